@@ -1,0 +1,3 @@
+//! The `segl` command.
+
+fn main() {}
