@@ -1,3 +1,31 @@
-//! The `segl` command.
+//! The `segl` command: one binary for people and tests. For now it inspects and verifies
+//! credentials; later issues add `serve`, `status` and `trust-list`.
 
-fn main() {}
+mod credential;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Segl: an EU Digital Identity Wallet issuer, verifier toolkit and trust-list publisher.
+#[derive(Debug, Parser)]
+#[command(name = "segl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode and check credentials: SD-JWT VC (dc+sd-jwt) and ISO 18013-5 mdoc.
+    #[command(subcommand)]
+    Credential(credential::CredentialCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Credential(command) => credential::run(command),
+    }
+}
