@@ -3,6 +3,7 @@
 
 mod credential;
 mod input;
+mod keys;
 
 use std::process::ExitCode;
 
