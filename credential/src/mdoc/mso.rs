@@ -175,8 +175,7 @@ pub(crate) fn decode_mso_bytes(payload: &[u8]) -> Result<MobileSecurityObject, M
     let Value::Map(key_info) = required(&map, "deviceKeyInfo")? else {
         return Err(mso_err("`deviceKeyInfo` is not a map"));
     };
-    let cose_key = coset::CoseKey::from_cbor_value(required(key_info, "deviceKey")?.clone())
-        .map_err(|e| mso_err(format!("deviceKey is not a COSE_Key: {e}")))?;
+    let cose_key = device_cose_key(required(key_info, "deviceKey")?)?;
     let device_key = PublicKey::from_cose_key(&cose_key).map_err(|e| mso_err(format!("deviceKey: {e}")))?;
     let key_authorizations =
         field(key_info, "keyAuthorizations").map(decode_key_authorizations).transpose()?;
@@ -219,6 +218,23 @@ pub(crate) fn decode_mso_bytes(payload: &[u8]) -> Result<MobileSecurityObject, M
         validity,
         status,
     })
+}
+
+/// Reads the deviceKey COSE_Key from the parameters a verifier needs (kty, crv, x, y, and `d` to
+/// refuse private keys). Other parameters are dropped before coset sees them: deployed wallets
+/// put a text `kid` (label 2) there, which RFC 9052 types as bstr (the Animo/Paradym vector).
+fn device_cose_key(value: &Value) -> Result<coset::CoseKey, MdocError> {
+    let Value::Map(entries) = value else { return Err(mso_err("deviceKey is not a map")) };
+    let wanted = [1, -1, -2, -3, -4];
+    let kept = entries
+        .iter()
+        .filter(|(label, _)| {
+            label.as_integer().is_some_and(|l| wanted.iter().any(|w| ciborium::value::Integer::from(*w) == l))
+        })
+        .cloned()
+        .collect();
+    coset::CoseKey::from_cbor_value(Value::Map(kept))
+        .map_err(|e| mso_err(format!("deviceKey is not a COSE_Key: {e}")))
 }
 
 fn decode_value_digests(value: &Value) -> Result<BTreeMap<String, BTreeMap<u64, Vec<u8>>>, MdocError> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ciborium::Value;
-use coset::{CborSerializable as _, CoseSign1};
+use coset::{CborSerializable as _, CoseSign1, TaggedCborSerializable as _};
 
 use super::item::decode_item;
 use super::mso::{MobileSecurityObject, decode_mso_bytes};
@@ -26,6 +26,24 @@ pub struct VerifyOptions {
     /// DeviceAuthenticationBytes the verifier computes (Digitaliseringsstyrelsen's wallet does this).
     /// The signature covers the same bytes either way; off by default because ISO requires nil.
     pub accept_embedded_device_payload: bool,
+    /// Accept `issuerAuth` / `deviceSignature` wrapped in the COSE_Sign1 tag 18. ISO 18013-5
+    /// makes both untagged; Digitaliseringsstyrelsen's wallet tags deviceSignature. The tag carries
+    /// no meaning for the signature; off by default.
+    pub accept_tagged_cose: bool,
+}
+
+/// Reads a COSE_Sign1, untagged as ISO 18013-5 requires, or tagged (18) when the options allow.
+fn read_sign1(bytes: &[u8], at: &'static str, options: &VerifyOptions) -> Result<CoseSign1, MdocError> {
+    let tagged = bytes.first() == Some(&0xd2);
+    let parsed = if tagged && options.accept_tagged_cose {
+        CoseSign1::from_tagged_slice(bytes)
+    } else {
+        CoseSign1::from_slice(bytes)
+    };
+    parsed.map_err(|e| {
+        let hint = if tagged { " (tagged COSE_Sign1; ISO 18013-5 requires untagged)" } else { "" };
+        MdocError::Cose { at, source: cose::CoseError::Malformed(format!("{e}{hint}")) }
+    })
 }
 
 /// What a verified mdoc document says: the outcome of [`verify_issuer_signed`],
@@ -120,10 +138,11 @@ pub(crate) fn split_issuer_signed(item: &[u8]) -> Result<IssuerSignedParts<'_>, 
 /// Decodes issuerAuth and the MSO inside it *without* checking the signature: for the holder,
 /// which needs the docType of its own credential.
 pub(crate) fn unverified_mso(issuer_auth: &[u8]) -> Result<MobileSecurityObject, MdocError> {
-    let sign1 = CoseSign1::from_slice(issuer_auth).map_err(|e| MdocError::Cose {
-        at: "issuerAuth",
-        source: cose::CoseError::Malformed(e.to_string()),
-    })?;
+    let sign1 = read_sign1(
+        issuer_auth,
+        "issuerAuth",
+        &VerifyOptions { accept_tagged_cose: true, ..VerifyOptions::default() },
+    )?;
     decode_mso_bytes(sign1.payload.as_deref().unwrap_or_default())
 }
 
@@ -153,10 +172,7 @@ fn verify_issuer_signed_raw(
 ) -> Result<(VerifiedDocument, MobileSecurityObject), MdocError> {
     let parts = split_issuer_signed(item)?;
     // ISO 18013-5 §9.1.2.4: IssuerAuth is an untagged COSE_Sign1.
-    let sign1 = CoseSign1::from_slice(parts.issuer_auth).map_err(|e| MdocError::Cose {
-        at: "issuerAuth",
-        source: cose::CoseError::Malformed(e.to_string()),
-    })?;
+    let sign1 = read_sign1(parts.issuer_auth, "issuerAuth", options)?;
     let (chain, chain_error) = match cose::x5chain(&sign1) {
         Ok(chain) => (chain, None),
         Err(error) => (Vec::new(), Some(error)),
@@ -301,10 +317,7 @@ pub(crate) fn verify_document_raw(
         return Err(MdocError::DeviceMacUnsupported);
     }
     let signature = member(&device_auth, "deviceSignature", "DeviceAuth")?;
-    let sign1 = CoseSign1::from_slice(signature).map_err(|e| MdocError::Cose {
-        at: "deviceSignature",
-        source: cose::CoseError::Malformed(e.to_string()),
-    })?;
+    let sign1 = read_sign1(signature, "deviceSignature", options)?;
 
     // DeviceAuthenticationBytes = #6.24(bstr .cbor ["DeviceAuthentication", SessionTranscript,
     // DocType, DeviceNameSpacesBytes]), spliced from the exact transcript and received bytes.
