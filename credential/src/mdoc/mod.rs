@@ -18,7 +18,7 @@ mod verify;
 
 pub use device_response::{Presentation, build_device_response, verify_device_response};
 pub use issuer_signed::{IssuerSignedBuilder, RANDOM_LEN};
-pub use mso::{DigestAlgorithm, KeyAuthorizations, MSO_VERSION, MobileSecurityObject};
+pub use mso::{DigestAlgorithm, MSO_VERSION};
 pub use session_transcript::SessionTranscript;
 pub use value::{
     TAG_FULL_DATE, TAG_TDATE, full_date, full_date_from, parse_tdate, tdate, tdate_text, to_json,

@@ -400,3 +400,41 @@ fn public_key_round_trips_through_the_mso() {
     let response = present(&f, &bytes, &[(AV, "age_over_18")]);
     assert!(matches!(inner_error(verify_response(&f, &response)), MdocError::DeviceSignature(_)));
 }
+
+#[test]
+fn rejects_chain_that_does_not_validate_to_anchors() {
+    let mut f = fixture();
+    let bytes = issue(&mut f, &pid_builder());
+    let anchors = crate::x509::TrustAnchors::new();
+    let result =
+        verify_issuer_signed(&bytes, IssuerKeySource::Anchors(&anchors), &VerifyOptions::default(), SIGNED);
+    assert!(matches!(result, Err(MdocError::IssuerChain(_))), "{result:?}");
+
+    // No x5chain at all: with anchors there is nothing to validate.
+    let mut value = decode(&bytes);
+    let auth = get(&mut value, "issuerAuth").as_array_mut().unwrap();
+    auth[1] = Value::Map(vec![]);
+    let result = verify_issuer_signed(
+        &encode(&value),
+        IssuerKeySource::Anchors(&anchors),
+        &VerifyOptions::default(),
+        SIGNED,
+    );
+    assert!(matches!(result, Err(MdocError::Cose { at: "issuerAuth", .. })), "{result:?}");
+    // With a given key the chain is optional (Signed QR documents carry x5t instead).
+    let doc = verify_issuer_signed(&encode(&value), key(&f), &VerifyOptions::default(), SIGNED).unwrap();
+    assert!(doc.issuer_chain.is_empty());
+}
+
+#[test]
+fn batch_of_thirty_age_proofs_each_verify() {
+    let mut f = fixture();
+    let builder = IssuerSignedBuilder::new(AV, validity()).element(AV, "age_over_18", Value::Bool(true));
+    let devices: Vec<SoftwareSigner> =
+        (0..30).map(|_| SoftwareSigner::generate(&mut f.rng).unwrap()).collect();
+    for device in &devices {
+        let bytes = builder.issue(device.public_key(), &f.issuer, &mut f.rng).unwrap();
+        let doc = verify_issuer_signed(&bytes, key(&f), &VerifyOptions::default(), SIGNED).unwrap();
+        assert_eq!(&doc.device_key, device.public_key());
+    }
+}
