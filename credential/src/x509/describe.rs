@@ -35,6 +35,9 @@ pub struct CertificateInfo {
     pub path_len: Option<u8>,
     /// The key: `P-256`, `P-384`, `P-521`, `RSA` or the SPKI algorithm OID.
     pub key_algorithm: String,
+    /// True when subject and issuer are the same name (RFC 5280 §6.1 "self-issued"); not the
+    /// same as self-signed: the Google example DS shares its issuer's name but not its key.
+    pub self_issued: bool,
     /// True when subject equals issuer and the signature verifies under the certificate's own
     /// key (a root; HAIP forbids it as the credential signing certificate).
     pub self_signed: bool,
@@ -74,6 +77,7 @@ pub fn describe(der: &[u8]) -> Result<CertificateInfo, X509Error> {
         is_ca: cert.is_ca(),
         path_len: cert.ext.basic_constraints.as_ref().and_then(|bc| bc.path_len_constraint),
         key_algorithm,
+        self_issued: cert.is_self_issued(),
         self_signed,
         authority_key_id: cert.ext.authority_key_id.clone(),
         subject_key_id: cert.ext.subject_key_id.clone(),

@@ -115,9 +115,18 @@ pub enum X509Error {
         /// The issuing certificate.
         index: usize,
     },
-    /// The leaf's KeyUsage lacks digitalSignature, so it may not sign credentials.
-    #[error("certificate {index} key usage lacks digitalSignature")]
+    /// The leaf's KeyUsage has neither digitalSignature nor nonRepudiation, so it may not sign
+    /// credentials or lists.
+    #[error("certificate {index} key usage lacks digitalSignature (and nonRepudiation)")]
     MissingDigitalSignature {
+        /// The leaf.
+        index: usize,
+    },
+    /// The leaf says `cA: TRUE` but signs credentials: an end-entity key must not also be a
+    /// CA key (ISO 18013-5 Annex B DS profile; the same rule as webpki). A pinned leaf is
+    /// exempt, since it is trusted as it is.
+    #[error("certificate {index} is a CA certificate used as the signing (end-entity) certificate")]
+    LeafIsCa {
         /// The leaf.
         index: usize,
     },
@@ -246,7 +255,8 @@ impl TrustAnchors {
     /// at `now`; issuer name equal to the next subject; each signature by the next key
     /// (ECDSA P-256/384/521 or RSA PKCS#1 v1.5 / PSS with SHA-2); every issuing certificate a
     /// CA with keyCertSign (when KeyUsage is present) and its pathLenConstraint honoured; the
-    /// leaf with digitalSignature (when KeyUsage is present) and an EC key; no unknown
+    /// leaf with digitalSignature or nonRepudiation (when KeyUsage is present), an EC key and, unless pinned,
+    /// not a CA; no unknown
     /// critical extension.
     pub fn validate(&self, chain: &[Vec<u8>], now: UnixTime) -> Result<ValidatedChain, X509Error> {
         validate::validate(&self.anchors, chain, now)

@@ -6,12 +6,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280 as oids;
 use der::{Decode as _, Encode as _, Reader as _, SliceReader};
-use x509_cert::Certificate;
+use x509_cert::certificate::{CertificateInner, Profile};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
     SubjectKeyIdentifier,
 };
+use x509_cert::serial_number::SerialNumber;
 
 use super::X509Error;
 use crate::clock::UnixTime;
@@ -29,6 +30,28 @@ const KNOWN_EXTENSIONS: [ObjectIdentifier; 9] = [
     oids::ID_CE_CRL_DISTRIBUTION_POINTS,
     oids::ID_PE_AUTHORITY_INFO_ACCESS,
 ];
+
+/// The x509-cert parsing profile Segl uses: RFC 5280 except that serial numbers longer than
+/// 20 octets are tolerated up to [`MAX_SERIAL_LEN`]. RFC 5280 §4.1.2.2: "Certificate users
+/// SHOULD be prepared to gracefully handle such certificates" (the Ubique DS certificate has a
+/// 32-octet serial).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lenient;
+
+/// The longest serial number accepted, in octets.
+const MAX_SERIAL_LEN: usize = 64;
+
+impl Profile for Lenient {
+    fn check_serial_number(serial: &SerialNumber<Self>) -> der::Result<()> {
+        if serial.as_bytes().len() > MAX_SERIAL_LEN {
+            return Err(der::Tag::Integer.value_error());
+        }
+        Ok(())
+    }
+}
+
+/// A decoded certificate under the [`Lenient`] profile.
+pub(crate) type Certificate = CertificateInner<Lenient>;
 
 /// A certificate decoded once, with the raw `tbsCertificate` bytes its signature covers.
 #[derive(Debug, Clone)]

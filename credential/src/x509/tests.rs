@@ -282,15 +282,32 @@ fn rejects_ca_without_key_cert_sign() {
 #[test]
 fn rejects_leaf_without_digital_signature() {
     let root = root(None);
-    let params = params("Encipher Only", IsCa::ExplicitNoCa, &[KeyUsagePurpose::KeyEncipherment]);
-    let leaf = leaf(&params, &root);
+    let encipher = params("Encipher Only", IsCa::ExplicitNoCa, &[KeyUsagePurpose::KeyEncipherment]);
+    let leaf = leaf(&encipher, &root);
     assert_eq!(
         anchors(&[&root.der]).validate(&[leaf], NOW),
         Err(X509Error::MissingDigitalSignature { index: 0 })
     );
+    // nonRepudiation (contentCommitment) alone is a signing key too (trust-list and VICAL signers).
+    let commitment = params("Content Commitment", IsCa::ExplicitNoCa, &[KeyUsagePurpose::ContentCommitment]);
+    anchors(&[&root.der]).validate(&[self::leaf(&commitment, &root)], NOW).unwrap();
     // Without a KeyUsage extension the key is unrestricted.
     let unrestricted = self::leaf(&params_without_key_usage(), &root);
     anchors(&[&root.der]).validate(&[unrestricted], NOW).unwrap();
+}
+
+#[test]
+fn rejects_leaf_that_is_a_ca() {
+    let root = root(None);
+    let mut params = ca_params("Signing CA", None);
+    params.key_usages.push(KeyUsagePurpose::DigitalSignature);
+    let leaf = leaf(&params, &root);
+    assert_eq!(
+        anchors(&[&root.der]).validate(std::slice::from_ref(&leaf), NOW),
+        Err(X509Error::LeafIsCa { index: 0 })
+    );
+    // Pinned, it is trusted as it is.
+    anchors(&[&leaf]).validate(&[leaf], NOW).unwrap();
 }
 
 fn params_without_key_usage() -> CertificateParams {

@@ -38,9 +38,15 @@ pub(crate) fn validate(
     }
     let leaf = path.first().ok_or(X509Error::EmptyChain)?;
     // RFC 5280 §4.2.1.3: the digitalSignature bit is asserted "when the subject public key is
-    // used for verifying digital signatures, other than signatures on certificates".
-    if !leaf.allows(KeyUsages::DigitalSignature) {
+    // used for verifying digital signatures, other than signatures on certificates";
+    // nonRepudiation (contentCommitment) likewise marks a key "used to verify digital
+    // signatures", and is what ETSI TS 119 612 trust-list signers and the AAMVA VICAL signer
+    // carry instead. Either one is enough for a key that signs credentials or lists.
+    if !leaf.allows(KeyUsages::DigitalSignature) && !leaf.allows(KeyUsages::NonRepudiation) {
         return Err(X509Error::MissingDigitalSignature { index: 0 });
+    }
+    if leaf.is_ca() && pinned != Some(0) {
+        return Err(X509Error::LeafIsCa { index: 0 });
     }
     let leaf_key = ec_key(leaf, 0)?;
 
