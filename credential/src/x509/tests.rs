@@ -420,3 +420,93 @@ fn rejects_pem_with_other_blocks() {
 fn pem_of(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
 }
+
+/// RSASSA-PSS-params for SHA-256, MGF1-SHA-256, salt 32 (RFC 4055 §3.1), DER.
+const PSS_SHA256_PARAMS: &str = "3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120";
+
+/// Re-signs `der` with RSASSA-PSS-SHA256 under the RSA `key`, rewriting both algorithm fields.
+fn resign_pss(der: &[u8], key: &KeyPair, params_hex: &str) -> Vec<u8> {
+    use der::{Decode as _, Encode as _};
+    let mut cert = parse::Certificate::from_der(der).unwrap();
+    let algorithm = spki::AlgorithmIdentifierOwned {
+        oid: const_oid::db::rfc5912::ID_RSASSA_PSS,
+        parameters: Some(der::Any::from_der(&hex::decode(params_hex).unwrap()).unwrap()),
+    };
+    cert.tbs_certificate.signature = algorithm.clone();
+    cert.signature_algorithm = algorithm;
+    let tbs = cert.tbs_certificate.to_der().unwrap();
+    let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&key.serialize_der()).unwrap();
+    let mut signature = vec![0u8; pair.public_modulus_len()];
+    pair.sign(
+        &aws_lc_rs::signature::RSA_PSS_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        &tbs,
+        &mut signature,
+    )
+    .unwrap();
+    cert.signature = der::asn1::BitString::from_bytes(&signature).unwrap();
+    cert.to_der().unwrap()
+}
+
+#[test]
+fn validates_rsa_pss_signature() {
+    let root = root_with(ca_params("RSA Root", None), key(&rcgen::PKCS_RSA_SHA256));
+    assert_eq!(describe(&root.der).unwrap().key_algorithm, "RSA");
+    let pkcs1 = leaf(&leaf_params("Leaf"), &root);
+    let pss = resign_pss(&pkcs1, &root.key, PSS_SHA256_PARAMS);
+    assert_ne!(pss, pkcs1);
+    anchors(&[&root.der]).validate(&[pss], NOW).unwrap();
+    // A salt length other than the hash length is refused, not mis-verified.
+    let odd_salt = PSS_SHA256_PARAMS.replace("a203020120", "a203020114");
+    let refused = anchors(&[&root.der]).validate(&[resign_pss(&pkcs1, &root.key, &odd_salt)], NOW);
+    assert!(matches!(refused, Err(X509Error::UnsupportedAlgorithm { index: 0, .. })), "{refused:?}");
+    // An ECDSA signature algorithm under an RSA issuer key is refused as unsupported.
+    let ec_root = self::root(None);
+    let under_ec = leaf(&leaf_params("Leaf"), &ec_root);
+    let rsa_named = root_with(ca_params("Test Root", None), key(&rcgen::PKCS_RSA_SHA256));
+    assert!(matches!(
+        anchors(&[&rsa_named.der]).validate(&[under_ec], NOW),
+        Err(X509Error::UnsupportedAlgorithm { index: 0, .. })
+    ));
+}
+
+proptest::proptest! {
+    /// Whatever bytes arrive as a chain, validation returns an error instead of panicking.
+    #[test]
+    fn arbitrary_chains_never_panic(chain in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..600), 0..4)) {
+        let _ = TrustAnchors::new().validate(&chain, NOW);
+        for der in &chain {
+            let _ = describe(der);
+        }
+    }
+
+    /// Single-byte corruptions and truncations of a valid chain never panic, and never validate
+    /// with a different leaf key.
+    #[test]
+    fn corrupted_certificates_never_panic(position in 0usize..2000, flip in 1u8..=255, cut in 0usize..2000) {
+        let (root, leaf) = fixed_chain();
+        let trusted = anchors(&[&root]);
+        let expected = trusted.validate(std::slice::from_ref(&leaf), NOW).unwrap().leaf_key;
+        let mut flipped = leaf.clone();
+        if let Some(byte) = flipped.get_mut(position % leaf.len()) {
+            *byte ^= flip;
+        }
+        if let Ok(validated) = trusted.validate(&[flipped], NOW) {
+            proptest::prop_assert_eq!(validated.leaf_key, expected);
+        }
+        let truncated = leaf.get(..cut % leaf.len()).unwrap_or_default().to_vec();
+        proptest::prop_assert!(trusted.validate(&[truncated], NOW).is_err());
+    }
+}
+
+/// One root and leaf, generated once for the property tests.
+fn fixed_chain() -> (Vec<u8>, Vec<u8>) {
+    static CHAIN: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    CHAIN
+        .get_or_init(|| {
+            let root = root(None);
+            let leaf = leaf(&leaf_params("Leaf"), &root);
+            (root.der, leaf)
+        })
+        .clone()
+}
