@@ -29,11 +29,13 @@ pub enum KeyFileError {
 /// Reads a public key from a JWK (JSON), a `PUBLIC KEY` PEM or a `CERTIFICATE` PEM.
 pub fn load_public_key(path: &Path) -> Result<PublicKey, KeyFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io { path: shown.clone(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| KeyFileError::Io { path: shown.clone(), source })?;
     let invalid = |reason: String| KeyFileError::Invalid { path: shown.clone(), reason };
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
-        let jwk: serde_json::Value = serde_json::from_str(trimmed).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        let jwk: serde_json::Value =
+            serde_json::from_str(trimmed).map_err(|e| invalid(format!("not JSON: {e}")))?;
         let mut public = jwk.clone();
         if let Some(object) = public.as_object_mut() {
             // A private JWK is fine as input here: the user owns it; only its public half is used.
@@ -41,7 +43,8 @@ pub fn load_public_key(path: &Path) -> Result<PublicKey, KeyFileError> {
         }
         return PublicKey::from_jwk(&public).map_err(|e| invalid(e.to_string()));
     }
-    let (label, der) = der::pem::decode_vec(trimmed.as_bytes()).map_err(|e| invalid(format!("not PEM: {e}")))?;
+    let (label, der) =
+        der::pem::decode_vec(trimmed.as_bytes()).map_err(|e| invalid(format!("not PEM: {e}")))?;
     match label {
         "PUBLIC KEY" => PublicKey::from_spki_der(&der).map_err(|e| invalid(e.to_string())),
         "CERTIFICATE" => {

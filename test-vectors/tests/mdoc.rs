@@ -16,7 +16,7 @@ use segl_credential::mdoc::{
     VerifyOptions,
 };
 use segl_credential::status_list::StatusReference;
-use segl_credential::x509::IssuerKeySource;
+use segl_credential::x509::{DevPkiOptions, IssuerKeySource, TrustAnchors, generate_dev_pki};
 use segl_test_vectors::path;
 use time::macros::datetime;
 
@@ -259,6 +259,101 @@ fn real_wallet_responses_verify_and_fail_with_another_transcript() {
             mdoc::verify_device_response(&bytes, IssuerKeySource::Key(&key), &other, &options, vector.now);
         assert_device_signature_fails(result);
     }
+}
+
+/// The trust path a verifier really uses: each response's chain validated to trust anchors (the
+/// animo DS chains to its IACA root; the other vendors' DS certificates are pinned, as their
+/// SOURCES.md trust them) and the leaf key taken from the validated chain.
+#[test]
+fn real_wallet_responses_verify_through_trust_anchors() {
+    for vector in real_responses() {
+        let mut anchors = TrustAnchors::new();
+        let anchor = if vector.file.starts_with("mdoc-real/animo") {
+            "mdoc-real/animo-paradym_iaca_root.pem"
+        } else {
+            vector.cert
+        };
+        anchors.add_pem(std::str::from_utf8(&read(anchor)).unwrap()).unwrap();
+        let options =
+            VerifyOptions { expected_doc_type: Some(vector.doc_type.into()), ..VerifyOptions::default() };
+        let document = one(mdoc::verify_device_response(
+            &read(vector.file),
+            IssuerKeySource::Anchors(&anchors),
+            &vector.transcript,
+            &options,
+            vector.now,
+        ));
+        let issuer = document.issuer.unwrap_or_else(|| panic!("{}: no validated chain", vector.file));
+        assert!(document.device_authenticated);
+        assert_eq!(elements_of(&document.namespaces, vector.namespace), vector.disclosed, "{}", vector.file);
+        if vector.file.starts_with("mdoc-real/animo") {
+            // RFC 4514 order: the last RDN of the encoded name comes first.
+            assert_eq!(issuer.anchor_subject, "C=NL,CN=Animo");
+        }
+
+        // A year later every one of these is past its certificate's or MSO's validity.
+        let late = mdoc::verify_device_response(
+            &read(vector.file),
+            IssuerKeySource::Anchors(&anchors),
+            &vector.transcript,
+            &options,
+            vector.now + 2 * 365 * 86_400,
+        );
+        assert!(late.is_err(), "{} accepted two years later", vector.file);
+    }
+}
+
+/// Segl's own issuance, end to end through the development PKI: the issuer certificate in
+/// `x5chain` validates to the development CA, and a different CA is refused.
+#[test]
+fn dev_pki_issued_mdoc_verifies_through_its_ca() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let now = at(datetime!(2026-11-24 12:00 UTC));
+    let options = DevPkiOptions {
+        ca_common_name: "Segl Development CA".into(),
+        issuer_common_name: "Segl Development Issuer".into(),
+        country: Some("DK".into()),
+        dns_names: vec!["issuer.segl.test".into()],
+        uris: vec![],
+        mdoc_ds_eku: true,
+        not_before: now - 86_400,
+        not_after: now + 365 * 86_400,
+    };
+    let pki = generate_dev_pki(&options, &mut rng).unwrap();
+    let other = generate_dev_pki(&options, &mut rng).unwrap();
+    let device = SoftwareSigner::generate(&mut rng).unwrap();
+    let validity =
+        Validity { signed: now, valid_from: now, valid_until: now + 90 * 86_400, expected_update: None };
+    let bytes = IssuerSignedBuilder::new("eu.europa.ec.av.1", validity)
+        .element("eu.europa.ec.av.1", "age_over_18", Value::Bool(true))
+        .issue(device.public_key(), &pki.issuer_signer, &mut rng)
+        .unwrap();
+
+    let mut anchors = TrustAnchors::new();
+    anchors.add_der(&pki.ca_der).unwrap();
+    let document = mdoc::verify_issuer_signed(
+        &bytes,
+        IssuerKeySource::Anchors(&anchors),
+        &VerifyOptions::default(),
+        now,
+    )
+    .unwrap();
+    let issuer = document.issuer.unwrap();
+    assert_eq!(issuer.dns_names, vec!["issuer.segl.test".to_owned()]);
+    assert!(issuer.has_extended_key_usage(segl_credential::x509::MDOC_DS_EKU));
+
+    let mut wrong = TrustAnchors::new();
+    wrong.add_der(&other.ca_der).unwrap();
+    let result =
+        mdoc::verify_issuer_signed(&bytes, IssuerKeySource::Anchors(&wrong), &VerifyOptions::default(), now);
+    assert!(matches!(result, Err(MdocError::IssuerChain(_))), "{result:?}");
+}
+
+fn elements_of(
+    namespaces: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, Value>>,
+    namespace: &str,
+) -> Vec<String> {
+    namespaces.get(namespace).map(|elements| elements.keys().cloned().collect()).unwrap_or_default()
 }
 
 #[test]
