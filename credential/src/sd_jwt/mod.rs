@@ -243,3 +243,6 @@ pub enum SdJwtError {
     #[error("signing failed: {0}")]
     Signing(JoseError),
 }
+
+#[cfg(test)]
+mod tests;
