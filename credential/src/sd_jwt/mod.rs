@@ -23,8 +23,8 @@ pub use issue::{
 };
 pub use key_binding::{KeyBindingInput, create_kb_jwt, sd_hash};
 pub use path::{ClaimPath, ClaimPathError, PathElement};
-pub use present::{SdJwt, present};
-pub use vc::{NEVER_DISCLOSABLE, VcClaims, issue_vc, issue_vc_with_salts};
+pub use present::{MAX_SD_JWT_LEN, SdJwt, present};
+pub use vc::{NEVER_DISCLOSABLE, VcClaims, issue_vc, issue_vc_with_salts, jwt_vc_issuer_metadata_url};
 pub use verify::{
     ExpectedTyp, Format, KeyBindingInfo, KeyBindingPolicy, LandedDisclosure, VerifiedSdJwt, VerifyOptions,
     verify,

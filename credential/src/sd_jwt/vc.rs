@@ -37,6 +37,24 @@ pub struct VcClaims<'a> {
     pub status: Option<&'a StatusClaim>,
 }
 
+/// The JWT VC Issuer Metadata URL for an `iss` (SD-JWT VC §4.1): `/.well-known/jwt-vc-issuer`
+/// inserted between the host and the path, e.g. `https://example.com/tenant/1234` gives
+/// `https://example.com/.well-known/jwt-vc-issuer/tenant/1234`. `iss` MUST be an https URL
+/// without query or fragment.
+pub fn jwt_vc_issuer_metadata_url(iss: &str) -> Result<String, SdJwtError> {
+    let bad = |reason: &str| SdJwtError::InvalidClaim { claim: "iss".into(), reason: reason.into() };
+    let rest = iss.strip_prefix("https://").ok_or_else(|| bad("not an https URL"))?;
+    if rest.contains(['?', '#']) {
+        return Err(bad("has a query or fragment"));
+    }
+    let (authority, path) = rest.find('/').map_or((rest, ""), |slash| rest.split_at(slash));
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    let path = path.trim_end_matches('/');
+    Ok(format!("https://{authority}/.well-known/jwt-vc-issuer{path}"))
+}
+
 /// Issues an SD-JWT VC (`typ: dc+sd-jwt`) carrying `vc`'s registered claims followed by
 /// `claims`, with what `policy` selects made selectively disclosable. Refuses a policy that
 /// would conceal a claim in [`NEVER_DISCLOSABLE`], and `claims` that repeat a registered claim
@@ -109,4 +127,28 @@ pub fn issue_vc_with_salts(
         payload.insert(name, value);
     }
     issue_with_salts(TYP_DC_SD_JWT, payload, policy, options, signer, salts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_issuer_metadata_urls() {
+        assert_eq!(
+            jwt_vc_issuer_metadata_url("https://example.com").unwrap(),
+            "https://example.com/.well-known/jwt-vc-issuer"
+        );
+        assert_eq!(
+            jwt_vc_issuer_metadata_url("https://example.com/tenant/1234/").unwrap(),
+            "https://example.com/.well-known/jwt-vc-issuer/tenant/1234"
+        );
+    }
+
+    #[test]
+    fn rejects_non_https_issuer_for_metadata() {
+        for iss in ["http://example.com", "https://", "https://e.com/?q=1", "example.com"] {
+            assert!(jwt_vc_issuer_metadata_url(iss).is_err(), "{iss}");
+        }
+    }
 }
