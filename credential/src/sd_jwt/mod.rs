@@ -245,4 +245,6 @@ pub enum SdJwtError {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
