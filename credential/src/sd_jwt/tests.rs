@@ -217,6 +217,14 @@ fn rejects_chain_that_does_not_validate() {
     opts.issuer_key = IssuerKeySource::Anchors(&anchors);
     // No x5c in the header at all.
     assert!(matches!(verify(&issue_pid(), &opts), Err(SdJwtError::IssuerJwt(_))));
+    // An x5c the anchors do not validate: the chain goes to `TrustAnchors::validate` and its
+    // refusal is reported as an issuer key error.
+    let chained = super::tests::issuer().with_certificate_chain(vec![vec![0x30, 0x00]]);
+    let vc = VcClaims { vct: "urn:x", ..VcClaims::default() };
+    let options = IssueOptions { key_reference: KeyReference::X5c, decoys_per_object: 0 };
+    let issued =
+        issue_vc(&vc, Map::new(), &DisclosurePolicy::none(), &options, &chained, &mut rng()).unwrap();
+    assert!(matches!(verify(&issued, &opts), Err(SdJwtError::IssuerKey(_))));
 }
 
 #[test]
