@@ -230,6 +230,39 @@ mod tests {
     }
 
     #[test]
+    fn one_percent_revoked_megalist_compresses_well_under_200_kb() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let mut list = StatusList::new(Bits::One, 1 << 20).unwrap();
+        let mut revoked = 0;
+        while revoked < (1 << 20) / 100 {
+            let index = rng.gen_range(0..1 << 20);
+            if list.get_value(index).unwrap() == 0 {
+                list.set_value(index, 1).unwrap();
+                revoked += 1;
+            }
+        }
+        assert_eq!(list.count(crate::status_list::Status::Invalid), revoked);
+        let compressed = list.compress().unwrap();
+        // About 15 KB with miniz_oxide at level 9 (the entropy bound is about 10.6 KB).
+        assert!(compressed.len() < 20_000, "{} bytes", compressed.len());
+        assert_eq!(inflate(&compressed, 1 << 17).unwrap(), list.as_bytes());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inflate_never_panics_on_arbitrary_input(input in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = inflate(&input, 4096);
+        }
+
+        #[test]
+        fn deflate_inflate_round_trips(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
+            let compressed = deflate(&bytes).unwrap();
+            proptest::prop_assert_eq!(inflate(&compressed, bytes.len()).unwrap(), bytes);
+        }
+    }
+
+    #[test]
     fn json_and_cbor_round_trip() {
         let wire = digest_example().to_compressed(Some("https://example.com/agg".into())).unwrap();
         assert_eq!(CompressedStatusList::from_json(&wire.to_json()).unwrap(), wire);

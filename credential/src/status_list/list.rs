@@ -296,6 +296,29 @@ mod tests {
         assert!(matches!(StatusList::new(Bits::Eight, u64::MAX), Err(StatusListError::ListTooLarge { .. })));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn set_then_get_matches_a_plain_vector(
+            bits in proptest::sample::select(vec![Bits::One, Bits::Two, Bits::Four, Bits::Eight]),
+            writes in proptest::collection::vec((0u64..300, proptest::num::u8::ANY), 0..200),
+        ) {
+            let mut list = StatusList::new(bits, 300).unwrap();
+            let mut model = vec![0u8; 300];
+            for (index, value) in writes {
+                let value = value & bits.max_value();
+                list.set_value(index, value).unwrap();
+                model[index as usize] = value;
+            }
+            proptest::prop_assert_eq!(list.values().collect::<Vec<_>>(), model.clone());
+            let non_zero = model.iter().filter(|&&v| v != 0).count() as u64;
+            proptest::prop_assert_eq!(list.count_non_valid(), non_zero);
+            let again = StatusList::from_bytes(bits, list.as_bytes().to_vec());
+            for (index, value) in model.iter().enumerate() {
+                proptest::prop_assert_eq!(again.get_value(index as u64).unwrap(), *value);
+            }
+        }
+    }
+
     #[test]
     fn status_values_map_to_registered_meanings() {
         assert_eq!(Status::from(0), Status::Valid);
