@@ -30,7 +30,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(payload) = cbor::encode(&Value::Tag(24, Box::new(Value::Bytes(mso.to_vec())))) else { return };
     let header = cose::x5chain_header(signer.certificate_chain());
     let Ok(sign1) = cose::sign1(Default::default(), header, payload, signer) else { return };
-    let Ok(issuer_auth) = coset::CborSerializable::to_cbor_value(sign1) else { return };
+    let Ok(issuer_auth) = coset::AsCborValue::to_cbor_value(sign1) else { return };
     let issuer_signed = Value::Map(vec![
         (Value::Text("nameSpaces".into()), Value::Map(vec![(Value::Text("eu.europa.ec.av.1".into()), Value::Array(items))])),
         (Value::Text("issuerAuth".into()), issuer_auth),
