@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use crate::input::{self, CredentialInput};
+use crate::{input, inspect, verify};
 
 /// What to do with a credential.
 #[derive(Debug, Subcommand)]
@@ -44,19 +44,49 @@ pub struct VerifyArgs {
     pub session_transcript: Option<String>,
 }
 
-/// Runs a credential subcommand and returns the process exit code.
+/// Runs a credential subcommand and returns the process exit code: for `verify`, 0 only when
+/// the credential is valid; 2 for unusable input to `inspect`.
 pub fn run(command: CredentialCommand) -> ExitCode {
-    let file = match &command {
-        CredentialCommand::Inspect { file } => file,
-        CredentialCommand::Verify(args) => &args.file,
-    };
-    match input::read(file) {
-        Ok(CredentialInput::SdJwt(_)) => println!("sd-jwt"),
-        Ok(CredentialInput::IssuerSigned(_) | CredentialInput::DeviceResponse(_)) => println!("mso_mdoc"),
-        Err(error) => {
-            eprintln!("segl: {error}");
-            return ExitCode::from(2);
+    match command {
+        CredentialCommand::Inspect { file } => {
+            let view = input::read(&file).map_err(|e| e.to_string()).and_then(|input| inspect::run(&input));
+            match view {
+                Ok(view) => print_json(&view),
+                Err(error) => {
+                    eprintln!("segl: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        CredentialCommand::Verify(args) => {
+            let report = verify::run(&args);
+            let code = if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) };
+            match serde_json::to_value(&report) {
+                Ok(json) => {
+                    print_json(&json);
+                    code
+                }
+                Err(error) => {
+                    eprintln!("segl: {error}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
-    ExitCode::SUCCESS
+}
+
+fn print_json(value: &serde_json::Value) -> ExitCode {
+    use std::io::Write as _;
+    let written = serde_json::to_string_pretty(value)
+        .map_err(std::io::Error::other)
+        .and_then(|text| writeln!(std::io::stdout().lock(), "{text}"));
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("segl: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

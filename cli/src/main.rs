@@ -3,7 +3,11 @@
 
 mod credential;
 mod input;
+mod inspect;
 mod keys;
+mod render;
+mod sd_jwt;
+mod verify;
 
 use std::process::ExitCode;
 

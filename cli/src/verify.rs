@@ -39,10 +39,12 @@ struct Trust {
 
 impl Trust {
     fn load(args: &VerifyArgs) -> Result<Self, String> {
-        let key = args.issuer_key.as_deref().map(keys::load_public_key).transpose().map_err(|e| e.to_string())?;
+        let key =
+            args.issuer_key.as_deref().map(keys::load_public_key).transpose().map_err(|e| e.to_string())?;
         let mut anchors = TrustAnchors::new();
         for path in &args.trust_anchors {
-            let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             anchors.add_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         if key.is_none() && anchors.is_empty() {
@@ -91,7 +93,12 @@ fn verify_issuer_signed(bytes: &[u8], trust: &Trust, now: UnixTime) -> Result<Js
         .map_err(|e| e.to_string())
 }
 
-fn verify_device_response(bytes: &[u8], trust: &Trust, args: &VerifyArgs, now: UnixTime) -> Result<Json, String> {
+fn verify_device_response(
+    bytes: &[u8],
+    trust: &Trust,
+    args: &VerifyArgs,
+    now: UnixTime,
+) -> Result<Json, String> {
     let transcript_hex = args
         .session_transcript
         .as_deref()
