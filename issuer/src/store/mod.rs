@@ -1,0 +1,256 @@
+//! Persistence by use case, not by table: each method is one atomic step of an issuance flow
+//! (create an offer, redeem a pre-authorized code, consume a nonce, ...), implemented for SQLite
+//! (the embedded default) and PostgreSQL (several nodes), and checked by one shared test suite.
+//!
+//! Every method is scoped to a tenant: a row of one tenant is never visible through another.
+//! Secrets (pre-authorized codes, transaction codes, access tokens, nonces) are stored only as
+//! their SHA-256 digests ([`SecretHash`]), so a copy of the database grants nothing.
+
+use std::future::Future;
+
+use segl_credential::clock::UnixTime;
+
+/// SHA-256 of a secret value (code, token, nonce): what the store keeps instead of the value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl SecretHash {
+    /// Hashes a secret as received on the wire.
+    pub fn of(secret: &str) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        SecretHash(out)
+    }
+
+    /// Compares in constant time (the transaction code check must not leak by timing).
+    pub fn matches(&self, other: &SecretHash) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A digest is not the secret, but there is still no reason to print it whole.
+        write!(f, "SecretHash({}…)", hex::encode(&self.0[..4]))
+    }
+}
+
+/// A credential offer an authority created, ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOffer {
+    /// Opaque, unguessable offer id (used in `credential_offer_uri`).
+    pub id: String,
+    /// The tenant (credential issuer) the offer belongs to.
+    pub tenant: String,
+    /// The `credential_configuration_ids` offered.
+    pub credential_configuration_ids: Vec<String>,
+    /// The claims to issue, keyed by PID rulebook data identifiers (JSON object).
+    pub claims: serde_json::Value,
+    /// Digest of the pre-authorized code.
+    pub pre_authorized_code: SecretHash,
+    /// Digest of the transaction code, when one is required.
+    pub tx_code: Option<SecretHash>,
+    /// When the offer was created.
+    pub created_at: UnixTime,
+    /// When the pre-authorized code stops being redeemable.
+    pub expires_at: UnixTime,
+}
+
+/// Where an offer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferState {
+    /// Created, code not yet redeemed.
+    Pending,
+    /// The pre-authorized code was redeemed (exactly once).
+    Redeemed,
+    /// Too many wrong transaction codes: the code can no longer be redeemed.
+    Locked,
+}
+
+/// A stored offer as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    /// Offer id.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// Offered configuration ids.
+    pub credential_configuration_ids: Vec<String>,
+    /// Claims to issue.
+    pub claims: serde_json::Value,
+    /// Whether a transaction code is required.
+    pub tx_code_required: bool,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Expiry of the pre-authorized code.
+    pub expires_at: UnixTime,
+    /// Current state.
+    pub state: OfferState,
+}
+
+/// One attempt to redeem a pre-authorized code at the token endpoint (OpenID4VCI 1.0 §6.1).
+#[derive(Debug, Clone)]
+pub struct Redemption<'a> {
+    /// The tenant whose token endpoint was called.
+    pub tenant: &'a str,
+    /// Digest of the presented `pre-authorized_code`.
+    pub code: SecretHash,
+    /// Digest of the presented `tx_code`, if any.
+    pub tx_code: Option<SecretHash>,
+    /// Wrong transaction codes allowed before the offer locks.
+    pub max_tx_code_attempts: u32,
+    /// The time of the request.
+    pub now: UnixTime,
+    /// Digest of the access token to grant on success.
+    pub access_token: SecretHash,
+    /// When that access token expires.
+    pub access_token_expires_at: UnixTime,
+}
+
+/// What a valid access token allows: issuing the offer's credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessGrant {
+    /// The offer the token was granted for.
+    pub offer_id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// The configuration ids the token covers.
+    pub credential_configuration_ids: Vec<String>,
+    /// The claims to issue.
+    pub claims: serde_json::Value,
+    /// When the access token expires.
+    pub expires_at: UnixTime,
+}
+
+/// Why a pre-authorized code was not redeemed. Only [`RedeemError::WrongTxCode`] and
+/// [`RedeemError::Locked`] change stored state (the attempt counter); every other refusal leaves
+/// the store as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    /// No offer of this tenant has this code.
+    #[error("unknown pre-authorized code")]
+    UnknownCode,
+    /// The code expired.
+    #[error("pre-authorized code expired")]
+    Expired,
+    /// The code was already redeemed (codes are single-use).
+    #[error("pre-authorized code already redeemed")]
+    AlreadyRedeemed,
+    /// The offer requires a transaction code and none was sent.
+    #[error("a transaction code is required")]
+    TxCodeRequired,
+    /// A transaction code was sent but the offer has none.
+    #[error("this offer has no transaction code")]
+    TxCodeNotExpected,
+    /// The transaction code is wrong; the offer locks when no attempts are left.
+    #[error("wrong transaction code ({attempts_left} attempts left)")]
+    WrongTxCode {
+        /// Attempts left before the offer locks.
+        attempts_left: u32,
+    },
+    /// Too many wrong transaction codes were tried.
+    #[error("offer locked after too many wrong transaction codes")]
+    Locked,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A record that credentials were issued under an access grant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIssuance {
+    /// Unique id of this issuance.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// The offer it was issued under.
+    pub offer_id: String,
+    /// The configuration issued.
+    pub credential_configuration_id: String,
+    /// How many credentials (batch size).
+    pub count: u32,
+    /// The `notification_id` returned to the wallet.
+    pub notification_id: String,
+    /// When.
+    pub issued_at: UnixTime,
+}
+
+/// A database failure (connection, constraint, migration), with the detail for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or returned an error.
+    #[error("database: {0}")]
+    Database(String),
+    /// A row with this key exists already (for example a duplicate offer id).
+    #[error("duplicate {0}")]
+    Duplicate(&'static str),
+    /// The database URL is not `sqlite:` or `postgres:`.
+    #[error("unsupported database URL {0}")]
+    UnsupportedUrl(String),
+}
+
+/// The issuer's persistence. Every method is atomic, also under concurrent calls from several
+/// processes sharing one PostgreSQL database.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new offer. A duplicate id is [`StoreError::Duplicate`].
+    fn create_offer(&self, offer: &NewOffer) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Reads an offer of `tenant` (for `credential_offer_uri`), whatever its state.
+    fn offer(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Offer>, StoreError>> + Send;
+
+    /// Redeems a pre-authorized code exactly once: checks expiry, state and the transaction code
+    /// (constant-time, counting wrong attempts and locking at the limit), marks the offer
+    /// redeemed and stores the access token, all in one transaction. Of concurrent redemptions of
+    /// one code, exactly one succeeds.
+    fn redeem_pre_authorized_code(
+        &self,
+        redemption: &Redemption<'_>,
+    ) -> impl Future<Output = Result<AccessGrant, RedeemError>> + Send;
+
+    /// Looks up an unexpired access token of `tenant`.
+    fn access_grant(
+        &self,
+        tenant: &str,
+        token: &SecretHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<AccessGrant>, StoreError>> + Send;
+
+    /// Stores a fresh `c_nonce` of `tenant` valid until `expires_at`.
+    fn store_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Consumes a nonce: true exactly once for an unexpired nonce of `tenant`, false otherwise
+    /// (unknown, expired, already used, or another tenant's).
+    fn consume_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records an issuance (for notifications and audit).
+    fn record_issuance(&self, issuance: &NewIssuance) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a wallet notification (`credential_accepted`, `credential_failure`,
+    /// `credential_deleted`) for a `notification_id` of `tenant`; false when the id is unknown.
+    /// Idempotent: repeating a notification is not an error.
+    fn record_notification(
+        &self,
+        tenant: &str,
+        notification_id: &str,
+        event: &str,
+        at: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Checks that the database answers (for `/ready`).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes expired nonces and access tokens; returns how many rows went.
+    fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
