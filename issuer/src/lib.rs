@@ -4,4 +4,6 @@
 
 pub mod catalog;
 pub mod config;
+pub mod protocol;
+pub mod service;
 pub mod store;

@@ -1,0 +1,50 @@
+//! OAuth / OpenID4VCI error responses: `{"error", "error_description"}` (RFC 6749 §5.2,
+//! OpenID4VCI 1.0 §6.3, §8.3.1, §11.3).
+
+use serde::{Deserialize, Serialize};
+
+/// Every error code the issuer sends, named as the specifications name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// RFC 6749: malformed request, missing or unexpected parameter (e.g. `tx_code`).
+    InvalidRequest,
+    /// RFC 6749: the client is not allowed (anonymous access refused).
+    InvalidClient,
+    /// RFC 6749: bad, expired or reused code, or wrong `tx_code`.
+    InvalidGrant,
+    /// RFC 6749: the grant type is not supported.
+    UnsupportedGrantType,
+    /// RFC 6750: the access token is missing, expired or unknown.
+    InvalidToken,
+    /// OpenID4VCI §8.3.1.2: the credential request is malformed.
+    InvalidCredentialRequest,
+    /// OpenID4VCI: the requested configuration is not offered by this issuer.
+    UnknownCredentialConfiguration,
+    /// OpenID4VCI: the credential identifier is unknown.
+    UnknownCredentialIdentifier,
+    /// OpenID4VCI: a key proof is invalid.
+    InvalidProof,
+    /// OpenID4VCI: the proof's nonce is missing, unknown, used or expired; fetch a new one.
+    InvalidNonce,
+    /// OpenID4VCI: encryption parameters are invalid or unsupported.
+    InvalidEncryptionParameters,
+    /// OpenID4VCI: the request was refused for good.
+    CredentialRequestDenied,
+    /// OpenID4VCI §11.3: unknown `notification_id`.
+    InvalidNotificationId,
+    /// OpenID4VCI §11.3: malformed notification request.
+    InvalidNotificationRequest,
+    /// RFC 6749: an unexpected condition on the server (details only in the log).
+    ServerError,
+}
+
+/// The JSON body of an error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error code.
+    pub error: ErrorCode,
+    /// What was wrong, for the developer of the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}

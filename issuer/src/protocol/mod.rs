@@ -1,0 +1,15 @@
+//! OpenID4VCI 1.0 and OAuth wire types, named as the specifications name them (DIGEST §1). Plain
+//! serde structs with no logic: the service layer converts them into validated domain values.
+
+mod credential;
+mod error;
+mod offer;
+mod token;
+
+pub use credential::{
+    CredentialRequest, CredentialResponse, IssuedCredential, NonceResponse, NotificationEvent,
+    NotificationRequest, Proofs,
+};
+pub use error::{ErrorCode, ErrorResponse};
+pub use offer::{CredentialOffer, Grants, PRE_AUTHORIZED_CODE_GRANT, PreAuthorizedCodeGrant, TxCode};
+pub use token::{TokenRequest, TokenResponse};

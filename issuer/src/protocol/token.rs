@@ -1,0 +1,26 @@
+//! Token endpoint request and response (OpenID4VCI 1.0 §6, RFC 6749 §5.1).
+
+use serde::{Deserialize, Serialize};
+
+/// A token request as form fields. Only the fields of the pre-authorized code grant are read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenRequest {
+    /// The grant type.
+    pub grant_type: String,
+    /// The pre-authorized code from the offer.
+    #[serde(rename = "pre-authorized_code")]
+    pub pre_authorized_code: Option<String>,
+    /// The transaction code the user typed.
+    pub tx_code: Option<String>,
+}
+
+/// A successful token response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token for the credential endpoint.
+    pub access_token: String,
+    /// `Bearer` (DPoP-bound tokens come with the authorization code flow).
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+}

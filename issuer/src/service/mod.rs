@@ -1,0 +1,4 @@
+//! The issuance flows, free of HTTP and of any particular database: offers, token, nonce,
+//! credential and notification steps, each taking the store, the clock and the RNG it needs.
+
+pub mod proof;
