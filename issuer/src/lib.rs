@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod http;
 pub mod protocol;
 pub mod service;
 pub mod store;
