@@ -1,48 +1,23 @@
-//! One error type for every endpoint, mapped to the OAuth / OpenID4VCI error JSON
-//! `{"error", "error_description"}` with the right HTTP status. Server faults show the client only
-//! `server_error`; their detail goes to the log.
+//! Renders [`ApiError`] as the OAuth / OpenID4VCI error JSON with the right HTTP status.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::protocol::{ErrorCode, ErrorResponse};
-use crate::service::proof::ProofError;
-use crate::store::{RedeemError, StoreError};
+pub use crate::service::ApiError;
 
-/// An error on its way to the client.
-#[derive(Debug)]
-pub struct ApiError {
-    /// The spec's error code.
-    pub code: ErrorCode,
-    /// What was wrong, for the client's developer (never a secret, never server internals).
-    pub description: String,
-}
-
-impl ApiError {
-    /// An error with a code and a description.
-    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        ApiError { code, description: description.into() }
-    }
-
-    /// A server fault: the client sees `server_error`, the log gets `detail`.
-    pub fn server(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(%detail, "server error");
-        ApiError::new(ErrorCode::ServerError, "the server could not complete the request")
-    }
-
-    fn status(&self) -> StatusCode {
-        match self.code {
-            ErrorCode::InvalidToken | ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-            ErrorCode::CredentialRequestDenied => StatusCode::FORBIDDEN,
-            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
+fn status(error: &ApiError) -> StatusCode {
+    match error.code {
+        ErrorCode::InvalidToken | ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::CredentialRequestDenied => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
+        let status = status(&self);
         let body = ErrorResponse { error: self.code, error_description: Some(self.description) };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -56,39 +31,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        ApiError::server(error)
-    }
-}
-
-impl From<RedeemError> for ApiError {
-    fn from(error: RedeemError) -> Self {
-        match error {
-            // OpenID4VCI 1.0 §6.3: a missing or unexpected tx_code is invalid_request; a wrong one,
-            // or a bad, expired or used code, is invalid_grant.
-            RedeemError::TxCodeRequired | RedeemError::TxCodeNotExpected => {
-                ApiError::new(ErrorCode::InvalidRequest, error.to_string())
-            }
-            RedeemError::Store(inner) => ApiError::server(inner),
-            other => ApiError::new(ErrorCode::InvalidGrant, other.to_string()),
-        }
-    }
-}
-
-impl From<ProofError> for ApiError {
-    fn from(error: ProofError) -> Self {
-        let code = match error {
-            ProofError::MissingNonce => ErrorCode::InvalidNonce,
-            _ => ErrorCode::InvalidProof,
-        };
-        ApiError::new(code, error.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::proof::ProofError;
+    use crate::store::{RedeemError, StoreError};
 
     async fn body(error: ApiError) -> (StatusCode, serde_json::Value, Option<String>) {
         let response = error.into_response();
