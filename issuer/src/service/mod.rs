@@ -3,5 +3,6 @@
 
 mod error;
 pub mod proof;
+pub mod token;
 
 pub use error::ApiError;
