@@ -8,6 +8,17 @@
 
 use std::future::Future;
 
+mod any;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use any::{AnyStore, connect};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
 use segl_credential::clock::UnixTime;
 
 /// SHA-256 of a secret value (code, token, nonce): what the store keeps instead of the value.
@@ -198,7 +209,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_offer(&self, offer: &NewOffer) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads an offer of `tenant` (for `credential_offer_uri`), whatever its state.
-    fn offer(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Offer>, StoreError>> + Send;
+    fn offer(&self, tenant: &str, id: &str)
+    -> impl Future<Output = Result<Option<Offer>, StoreError>> + Send;
 
     /// Redeems a pre-authorized code exactly once: checks expiry, state and the transaction code
     /// (constant-time, counting wrong attempts and locking at the limit), marks the offer
