@@ -283,3 +283,32 @@ impl Store for SqliteStore {
         Ok(nonces.rows_affected() + tokens.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_is_created_in_wal_mode_with_foreign_keys() {
+        let dir = std::env::temp_dir().join(format!("segl-store-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fresh.db");
+        assert!(!path.exists());
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        assert!(path.exists());
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(mode, "wal");
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(fk, 1);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_keeps_its_rows_across_calls() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let nonce = SecretHash::of("n");
+        store.store_nonce("t", &nonce, 10).await.unwrap();
+        assert!(store.consume_nonce("t", &nonce, 0).await.unwrap());
+    }
+}
