@@ -8,6 +8,17 @@
 
 use std::future::Future;
 
+mod any;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use any::{AnyStore, connect};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
 use segl_credential::clock::UnixTime;
 
 /// SHA-256 of a secret value (code, token, nonce): what the store keeps instead of the value.

@@ -1,0 +1,107 @@
+//! The store a deployment configured: SQLite or PostgreSQL, chosen by the URL's scheme.
+
+use segl_credential::clock::UnixTime;
+
+use super::postgres::PostgresStore;
+use super::sqlite::SqliteStore;
+use super::{
+    AccessGrant, NewIssuance, NewOffer, Offer, RedeemError, Redemption, SecretHash, Store, StoreError,
+};
+
+/// Either back end behind one type, so the server is not generic over the database.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// The embedded SQLite store.
+    Sqlite(SqliteStore),
+    /// The shared PostgreSQL store.
+    Postgres(PostgresStore),
+}
+
+/// Connects to the store at `url`: `sqlite:` opens (or creates) a SQLite file, `postgres:` or
+/// `postgresql:` a PostgreSQL database; the migrations run before this returns.
+pub async fn connect(url: &str) -> Result<AnyStore, StoreError> {
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => SqliteStore::connect(url).await.map(AnyStore::Sqlite),
+        Some("postgres" | "postgresql") => PostgresStore::connect(url).await.map(AnyStore::Postgres),
+        // The URL may carry a password: name only the scheme.
+        Some(other) => Err(StoreError::UnsupportedUrl(format!("{other}:…"))),
+        None => Err(StoreError::UnsupportedUrl("(no scheme)".to_owned())),
+    }
+}
+
+/// Forwards a call to whichever store is inside.
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($store) => $call.await,
+            AnyStore::Postgres($store) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        delegate!(self, s => s.create_offer(offer))
+    }
+
+    async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
+        delegate!(self, s => s.offer(tenant, id))
+    }
+
+    async fn redeem_pre_authorized_code(
+        &self,
+        redemption: &Redemption<'_>,
+    ) -> Result<AccessGrant, RedeemError> {
+        delegate!(self, s => s.redeem_pre_authorized_code(redemption))
+    }
+
+    async fn access_grant(
+        &self,
+        tenant: &str,
+        token: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessGrant>, StoreError> {
+        delegate!(self, s => s.access_grant(tenant, token, now))
+    }
+
+    async fn store_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.store_nonce(tenant, nonce, expires_at))
+    }
+
+    async fn consume_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.consume_nonce(tenant, nonce, now))
+    }
+
+    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_issuance(issuance))
+    }
+
+    async fn record_notification(
+        &self,
+        tenant: &str,
+        notification_id: &str,
+        event: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_notification(tenant, notification_id, event, at))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        delegate!(self, s => s.ping())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        delegate!(self, s => s.purge_expired(now))
+    }
+}

@@ -1,0 +1,263 @@
+//! [`Store`] on PostgreSQL, for deployments of several `segl serve` nodes sharing one database.
+//!
+//! Atomicity: a redemption reads the offer with `SELECT ... FOR UPDATE` inside one transaction,
+//! so concurrent redemptions of one code (from any node) queue on the row lock and each later
+//! one reads the state the earlier one committed. A nonce is consumed by one `DELETE`, which
+//! removes the row for exactly one of concurrent callers.
+
+use segl_credential::clock::UnixTime;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::{
+    AccessGrant, NewIssuance, NewOffer, Offer, OfferState, RedeemError, Redemption, SecretHash, Store,
+    StoreError,
+};
+
+/// The issuer store on a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres:` / `postgresql:` URL and applies the migrations (in the first
+    /// schema of the connection's `search_path`, which the URL may set with
+    /// `?options=-c%20search_path%3Dmy_schema`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions =
+            url.parse().map_err(|e| StoreError::Database(format!("PostgreSQL URL: {e}")))?;
+        Self::connect_with(PgPoolOptions::new(), options).await
+    }
+
+    /// Connects with explicit pool and connection options and applies the migrations.
+    pub async fn connect_with(pool: PgPoolOptions, options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = pool.connect_with(options).await.map_err(|e| rows::db_error(e, "connect"))?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("PostgreSQL migration: {e}")))?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Closes the pool (waiting for connections in use to come back).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for PostgresStore {
+    async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO offers (tenant, id, credential_configuration_ids, claims, code_hash, tx_code_hash, \
+             tx_code_attempts, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+        )
+        .bind(&offer.tenant)
+        .bind(&offer.id)
+        .bind(rows::ids_json(&offer.credential_configuration_ids)?)
+        .bind(rows::claims_json(&offer.claims)?)
+        .bind(&offer.pre_authorized_code.0[..])
+        .bind(offer.tx_code.as_ref().map(|h| h.0.to_vec()))
+        .bind(rows::state_name(OfferState::Pending))
+        .bind(offer.created_at)
+        .bind(offer.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "offer"))?;
+        Ok(())
+    }
+
+    async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = $1 AND id = $2");
+        let row: Option<OfferRow> = sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| rows::db_error(e, "offer"))?;
+        row.map(|r| rows::decode_offer(r).map(|s| s.offer)).transpose()
+    }
+
+    async fn redeem_pre_authorized_code(&self, r: &Redemption<'_>) -> Result<AccessGrant, RedeemError> {
+        let fail = |e| RedeemError::Store(rows::db_error(e, "redemption"));
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        // FOR UPDATE: a concurrent redemption of the same code waits here until this one
+        // commits, then reads the committed state (READ COMMITTED re-checks the locked row).
+        let sql =
+            format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = $1 AND code_hash = $2 FOR UPDATE");
+        let row: Option<OfferRow> = sqlx::query_as(&sql)
+            .bind(r.tenant)
+            .bind(&r.code.0[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let Some(row) = row else {
+            return Err(RedeemError::UnknownCode);
+        };
+        let stored = rows::decode_offer(row)?;
+        match rows::judge(&stored, r) {
+            // Dropping `tx` rolls back: nothing was written.
+            Verdict::Refuse(error) => Err(error),
+            Verdict::WrongTxCode { attempts, lock, error } => {
+                let state = if lock { OfferState::Locked } else { OfferState::Pending };
+                sqlx::query(
+                    "UPDATE offers SET tx_code_attempts = $1, state = $2 WHERE tenant = $3 AND id = $4",
+                )
+                .bind(attempts)
+                .bind(rows::state_name(state))
+                .bind(r.tenant)
+                .bind(&stored.offer.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+                // The count must survive the failed request, or guessing would be free.
+                tx.commit().await.map_err(fail)?;
+                Err(error)
+            }
+            Verdict::Redeem => {
+                sqlx::query("UPDATE offers SET state = $1 WHERE tenant = $2 AND id = $3")
+                    .bind(rows::state_name(OfferState::Redeemed))
+                    .bind(r.tenant)
+                    .bind(&stored.offer.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query(
+                    "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(r.tenant)
+                .bind(&r.access_token.0[..])
+                .bind(&stored.offer.id)
+                .bind(r.access_token_expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| RedeemError::Store(rows::db_error(e, "access token")))?;
+                tx.commit().await.map_err(fail)?;
+                Ok(rows::grant_for(stored.offer, r.access_token_expires_at))
+            }
+        }
+    }
+
+    async fn access_grant(
+        &self,
+        tenant: &str,
+        token: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessGrant>, StoreError> {
+        let row: Option<GrantRow> = sqlx::query_as(
+            "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at \
+             FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
+             WHERE t.tenant = $1 AND t.token_hash = $2 AND t.expires_at > $3",
+        )
+        .bind(tenant)
+        .bind(&token.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "access token"))?;
+        row.map(rows::decode_grant).transpose()
+    }
+
+    async fn store_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO nonces (tenant, nonce_hash, expires_at) VALUES ($1, $2, $3)")
+            .bind(tenant)
+            .bind(&nonce.0[..])
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| rows::db_error(e, "nonce"))?;
+        Ok(())
+    }
+
+    async fn consume_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: of concurrent deletes of one row, exactly one reports it deleted.
+        let done =
+            sqlx::query("DELETE FROM nonces WHERE tenant = $1 AND nonce_hash = $2 AND expires_at > $3")
+                .bind(tenant)
+                .bind(&nonce.0[..])
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| rows::db_error(e, "nonce"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO issuances (tenant, id, offer_id, credential_configuration_id, count, notification_id, \
+             issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&issuance.tenant)
+        .bind(&issuance.id)
+        .bind(&issuance.offer_id)
+        .bind(&issuance.credential_configuration_id)
+        .bind(i64::from(issuance.count))
+        .bind(&issuance.notification_id)
+        .bind(issuance.issued_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "issuance"))?;
+        Ok(())
+    }
+
+    async fn record_notification(
+        &self,
+        tenant: &str,
+        notification_id: &str,
+        event: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // Insert only when the issuance exists; a repeated event keeps its first record.
+        sqlx::query(
+            "INSERT INTO notifications (tenant, notification_id, event, at) \
+             SELECT tenant, notification_id, $1, $2 FROM issuances WHERE tenant = $3 AND notification_id = $4 \
+             ON CONFLICT (tenant, notification_id, event) DO NOTHING",
+        )
+        .bind(event)
+        .bind(at)
+        .bind(tenant)
+        .bind(notification_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "notification"))?;
+        let known: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM issuances WHERE tenant = $1 AND notification_id = $2")
+                .bind(tenant)
+                .bind(notification_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| rows::db_error(e, "notification"))?;
+        Ok(known.is_some())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| rows::db_error(e, "ping"))?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge nonces"))?;
+        let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge access tokens"))?;
+        tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
+        Ok(nonces.rows_affected() + tokens.rows_affected())
+    }
+}

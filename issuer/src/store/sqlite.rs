@@ -1,0 +1,314 @@
+//! [`Store`] on SQLite, the embedded default: one file, WAL journal, foreign keys on, a busy
+//! timeout so that concurrent writers (tasks of one process, or several processes on one file)
+//! wait for each other instead of failing.
+//!
+//! Atomicity: a redemption runs in a `BEGIN IMMEDIATE` transaction, which takes the database's
+//! write lock before the offer is read, so two redemptions of one code (from any process) are
+//! serialised and the second sees the first one's result.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use segl_credential::clock::UnixTime;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::{
+    AccessGrant, NewIssuance, NewOffer, Offer, OfferState, RedeemError, Redemption, SecretHash, Store,
+    StoreError,
+};
+
+/// How long a connection waits for another writer's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The issuer store on a SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at a `sqlite:` URL, for example
+    /// `sqlite://data/segl.db` or `sqlite::memory:`, and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Database(format!("SQLite URL {url:?}: {e}")))?;
+        Self::connect_with(options).await
+    }
+
+    /// Opens the database described by `options` (the store adds WAL, foreign keys, the busy
+    /// timeout and create-if-missing) and applies the migrations.
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let in_memory = options.get_filename().as_os_str() == ":memory:";
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = if in_memory {
+            // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new()
+        }
+        .connect_with(options)
+        .await
+        .map_err(|e| rows::db_error(e, "connect"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("SQLite migration: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes the pool (waiting for connections in use to come back).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl Store for SqliteStore {
+    async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO offers (tenant, id, credential_configuration_ids, claims, code_hash, tx_code_hash, \
+             tx_code_attempts, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        )
+        .bind(&offer.tenant)
+        .bind(&offer.id)
+        .bind(rows::ids_json(&offer.credential_configuration_ids)?)
+        .bind(rows::claims_json(&offer.claims)?)
+        .bind(&offer.pre_authorized_code.0[..])
+        .bind(offer.tx_code.as_ref().map(|h| h.0.to_vec()))
+        .bind(rows::state_name(OfferState::Pending))
+        .bind(offer.created_at)
+        .bind(offer.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "offer"))?;
+        Ok(())
+    }
+
+    async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = ? AND id = ?");
+        let row: Option<OfferRow> = sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| rows::db_error(e, "offer"))?;
+        row.map(|r| rows::decode_offer(r).map(|s| s.offer)).transpose()
+    }
+
+    async fn redeem_pre_authorized_code(&self, r: &Redemption<'_>) -> Result<AccessGrant, RedeemError> {
+        let fail = |e| RedeemError::Store(rows::db_error(e, "redemption"));
+        // IMMEDIATE: take the write lock now, before reading, so no other connection (or
+        // process) can read the same pending offer until this transaction ends.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = ? AND code_hash = ?");
+        let row: Option<OfferRow> = sqlx::query_as(&sql)
+            .bind(r.tenant)
+            .bind(&r.code.0[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let Some(row) = row else {
+            return Err(RedeemError::UnknownCode);
+        };
+        let stored = rows::decode_offer(row)?;
+        match rows::judge(&stored, r) {
+            // Dropping `tx` rolls back: nothing was written.
+            Verdict::Refuse(error) => Err(error),
+            Verdict::WrongTxCode { attempts, lock, error } => {
+                let state = if lock { OfferState::Locked } else { OfferState::Pending };
+                sqlx::query("UPDATE offers SET tx_code_attempts = ?, state = ? WHERE tenant = ? AND id = ?")
+                    .bind(attempts)
+                    .bind(rows::state_name(state))
+                    .bind(r.tenant)
+                    .bind(&stored.offer.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                // The count must survive the failed request, or guessing would be free.
+                tx.commit().await.map_err(fail)?;
+                Err(error)
+            }
+            Verdict::Redeem => {
+                sqlx::query("UPDATE offers SET state = ? WHERE tenant = ? AND id = ?")
+                    .bind(rows::state_name(OfferState::Redeemed))
+                    .bind(r.tenant)
+                    .bind(&stored.offer.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                sqlx::query("INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at) VALUES (?, ?, ?, ?)")
+                    .bind(r.tenant)
+                    .bind(&r.access_token.0[..])
+                    .bind(&stored.offer.id)
+                    .bind(r.access_token_expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| RedeemError::Store(rows::db_error(e, "access token")))?;
+                tx.commit().await.map_err(fail)?;
+                Ok(rows::grant_for(stored.offer, r.access_token_expires_at))
+            }
+        }
+    }
+
+    async fn access_grant(
+        &self,
+        tenant: &str,
+        token: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessGrant>, StoreError> {
+        let row: Option<GrantRow> = sqlx::query_as(
+            "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at \
+             FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
+             WHERE t.tenant = ? AND t.token_hash = ? AND t.expires_at > ?",
+        )
+        .bind(tenant)
+        .bind(&token.0[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "access token"))?;
+        row.map(rows::decode_grant).transpose()
+    }
+
+    async fn store_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO nonces (tenant, nonce_hash, expires_at) VALUES (?, ?, ?)")
+            .bind(tenant)
+            .bind(&nonce.0[..])
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| rows::db_error(e, "nonce"))?;
+        Ok(())
+    }
+
+    async fn consume_nonce(
+        &self,
+        tenant: &str,
+        nonce: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: the delete is atomic, so of concurrent consumers exactly one removes the row.
+        let done = sqlx::query("DELETE FROM nonces WHERE tenant = ? AND nonce_hash = ? AND expires_at > ?")
+            .bind(tenant)
+            .bind(&nonce.0[..])
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| rows::db_error(e, "nonce"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO issuances (tenant, id, offer_id, credential_configuration_id, count, notification_id, \
+             issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&issuance.tenant)
+        .bind(&issuance.id)
+        .bind(&issuance.offer_id)
+        .bind(&issuance.credential_configuration_id)
+        .bind(i64::from(issuance.count))
+        .bind(&issuance.notification_id)
+        .bind(issuance.issued_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "issuance"))?;
+        Ok(())
+    }
+
+    async fn record_notification(
+        &self,
+        tenant: &str,
+        notification_id: &str,
+        event: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // Insert only when the issuance exists; a repeated event keeps its first record.
+        sqlx::query(
+            "INSERT INTO notifications (tenant, notification_id, event, at) \
+             SELECT tenant, notification_id, ?, ? FROM issuances WHERE tenant = ? AND notification_id = ? \
+             ON CONFLICT (tenant, notification_id, event) DO NOTHING",
+        )
+        .bind(event)
+        .bind(at)
+        .bind(tenant)
+        .bind(notification_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "notification"))?;
+        let known: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM issuances WHERE tenant = ? AND notification_id = ?")
+                .bind(tenant)
+                .bind(notification_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| rows::db_error(e, "notification"))?;
+        Ok(known.is_some())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| rows::db_error(e, "ping"))?;
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge nonces"))?;
+        let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge access tokens"))?;
+        tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
+        Ok(nonces.rows_affected() + tokens.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_is_created_in_wal_mode_with_foreign_keys() {
+        let dir = std::env::temp_dir().join(format!("segl-store-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fresh.db");
+        assert!(!path.exists());
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        assert!(path.exists());
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(mode, "wal");
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(fk, 1);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_keeps_its_rows_across_calls() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let nonce = SecretHash::of("n");
+        store.store_nonce("t", &nonce, 10).await.unwrap();
+        assert!(store.consume_nonce("t", &nonce, 0).await.unwrap());
+    }
+}

@@ -1,0 +1,127 @@
+//! Fresh stores for the shared suite: a SQLite file in its own temporary folder, and a
+//! PostgreSQL schema of its own (`segl_test_<random>`, dropped afterwards) so that test binaries
+//! running in parallel never see each other's rows. Both are opened through [`connect`], the
+//! way `segl serve` opens its store.
+
+use std::path::PathBuf;
+
+use rand::RngCore as _;
+use sqlx::Connection as _;
+
+use crate::store::{AnyStore, connect};
+
+/// The PostgreSQL server the tests use (trust authentication), overridable for other setups.
+fn postgres_base_url() -> String {
+    std::env::var("SEGL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn random_suffix() -> String {
+    format!("{:016x}", rand::rngs::OsRng.next_u64())
+}
+
+/// A SQLite database file nobody else uses.
+pub(super) struct SqliteFixture {
+    dir: PathBuf,
+    /// The store under test.
+    pub store: AnyStore,
+}
+
+impl SqliteFixture {
+    /// Creates an empty folder and opens (so creates) `issuer.db` in it.
+    pub async fn open() -> Self {
+        let dir = std::env::temp_dir().join(format!("segl-store-test-{}", random_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = connect(&Self::url_in(&dir)).await.unwrap();
+        assert!(matches!(store, AnyStore::Sqlite(_)));
+        SqliteFixture { dir, store }
+    }
+
+    fn url_in(dir: &std::path::Path) -> String {
+        format!("sqlite://{}", dir.join("issuer.db").display())
+    }
+
+    /// A second, independent pool on the same file (another process, in effect).
+    pub async fn second(&self) -> AnyStore {
+        connect(&Self::url_in(&self.dir)).await.unwrap()
+    }
+
+    /// Closes the store and deletes the folder.
+    pub async fn finish(self, others: &[AnyStore]) {
+        for store in others.iter().chain(std::iter::once(&self.store)) {
+            close(store).await;
+        }
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
+/// A PostgreSQL schema nobody else uses.
+pub(super) struct PostgresFixture {
+    schema: String,
+    /// The store under test.
+    pub store: AnyStore,
+}
+
+impl PostgresFixture {
+    /// Creates the schema and connects a store whose `search_path` is that schema.
+    pub async fn open() -> Self {
+        let schema = format!("segl_test_{}", random_suffix());
+        let mut admin = admin().await;
+        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+        let store = connect(&Self::url_for(&schema)).await.unwrap();
+        assert!(matches!(store, AnyStore::Postgres(_)));
+        PostgresFixture { schema, store }
+    }
+
+    fn url_for(schema: &str) -> String {
+        let base = postgres_base_url();
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{joiner}options=-c%20search_path%3D{schema}")
+    }
+
+    /// A second, independent pool on the same schema (another `segl serve` node, in effect).
+    pub async fn second(&self) -> AnyStore {
+        connect(&Self::url_for(&self.schema)).await.unwrap()
+    }
+
+    /// Closes the stores and drops the schema.
+    pub async fn finish(self, others: &[AnyStore]) {
+        for store in others.iter().chain(std::iter::once(&self.store)) {
+            close(store).await;
+        }
+        let mut admin = admin().await;
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema)).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+    }
+}
+
+/// A plain connection to the test server; failing loudly, because CI has PostgreSQL and a
+/// skipped backend would hide a broken store.
+async fn admin() -> sqlx::PgConnection {
+    let url = postgres_base_url();
+    match sqlx::PgConnection::connect(&url).await {
+        Ok(conn) => conn,
+        Err(e) => panic!(
+            "PostgreSQL store tests need a server at {url} (set SEGL_TEST_POSTGRES_URL to use another): {e}"
+        ),
+    }
+}
+
+/// Re-raises a case's panic after its fixture was cleaned up (so a failing case leaves no
+/// schema or file behind).
+pub(super) fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(error) => panic!("store test task failed: {error}"),
+        }
+    }
+}
+
+async fn close(store: &AnyStore) {
+    match store {
+        AnyStore::Sqlite(s) => s.close().await,
+        AnyStore::Postgres(s) => s.close().await,
+    }
+}

@@ -1,0 +1,85 @@
+//! The shared store suite: every case in [`cases`] runs against a fresh SQLite file and a fresh
+//! PostgreSQL schema, each opened through [`crate::store::connect`]. PostgreSQL must be
+//! reachable (see [`harness`]): its tests fail, not skip, without it.
+
+mod cases;
+mod harness;
+
+/// Instantiates each named case of [`cases`] once per back end.
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let fixture = super::harness::SqliteFixture::open().await;
+                    let store = fixture.store.clone();
+                    let outcome = tokio::spawn(async move { super::cases::$case(&store).await }).await;
+                    fixture.finish(&[]).await;
+                    super::harness::rethrow(outcome);
+                }
+            )*
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn two_pools_share_one_database() {
+                let fixture = super::harness::SqliteFixture::open().await;
+                let (a, b) = (fixture.store.clone(), fixture.second().await);
+                let other = b.clone();
+                let outcome =
+                    tokio::spawn(async move { super::cases::two_pools_share_one_database(&a, &b).await }).await;
+                fixture.finish(&[other]).await;
+                super::harness::rethrow(outcome);
+            }
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let fixture = super::harness::PostgresFixture::open().await;
+                    let store = fixture.store.clone();
+                    let outcome = tokio::spawn(async move { super::cases::$case(&store).await }).await;
+                    fixture.finish(&[]).await;
+                    super::harness::rethrow(outcome);
+                }
+            )*
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn two_pools_share_one_database() {
+                let fixture = super::harness::PostgresFixture::open().await;
+                let (a, b) = (fixture.store.clone(), fixture.second().await);
+                let other = b.clone();
+                let outcome =
+                    tokio::spawn(async move { super::cases::two_pools_share_one_database(&a, &b).await }).await;
+                fixture.finish(&[other]).await;
+                super::harness::rethrow(outcome);
+            }
+        }
+    };
+}
+
+suite!(
+    offer_round_trip,
+    tenants_are_isolated,
+    redeem_happy_path,
+    refusals_leave_state_unchanged,
+    wrong_tx_codes_lock_the_offer,
+    codes_are_single_use,
+    access_grants_expire,
+    nonces_are_used_once,
+    concurrent_redemptions_succeed_once,
+    concurrent_wrong_codes_count_exactly,
+    concurrent_nonce_consumption_succeeds_once,
+    duplicates_are_refused,
+    notifications_are_idempotent,
+    purge_removes_only_expired,
+    ping_answers,
+);
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    for url in ["mysql://root@localhost/db", "file:/tmp/x.db", "no-scheme-at-all"] {
+        let result = crate::store::connect(url).await;
+        assert!(matches!(result, Err(crate::store::StoreError::UnsupportedUrl(_))), "{url}");
+    }
+}
