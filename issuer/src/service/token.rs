@@ -71,6 +71,128 @@ pub async fn new_nonce<S: Store>(
     rng: &mut impl CryptoRngCore,
 ) -> Result<NonceResponse, ApiError> {
     let c_nonce = new_secret(rng);
-    store.store_nonce(tenant, &SecretHash::of(&c_nonce), now.saturating_add_unsigned(lifetimes.nonce)).await?;
+    store
+        .store_nonce(tenant, &SecretHash::of(&c_nonce), now.saturating_add_unsigned(lifetimes.nonce))
+        .await?;
     Ok(NonceResponse { c_nonce })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewOffer, connect};
+    use rand::SeedableRng as _;
+
+    const NOW: i64 = 1_800_000_000;
+    const LIFETIMES: Lifetimes = Lifetimes { access_token: 300, nonce: 120, max_tx_code_attempts: 3 };
+
+    async fn store_with_offer(tx_code: Option<&str>) -> crate::store::AnyStore {
+        let store = connect("sqlite::memory:").await.unwrap();
+        let offer = NewOffer {
+            id: "offer-1".into(),
+            tenant: "dk".into(),
+            credential_configuration_ids: vec!["proof_of_age".into()],
+            claims: serde_json::json!({"birth_date": "1990-01-01"}),
+            pre_authorized_code: SecretHash::of("code-1"),
+            tx_code: tx_code.map(SecretHash::of),
+            created_at: NOW,
+            expires_at: NOW + 600,
+        };
+        store.create_offer(&offer).await.unwrap();
+        store
+    }
+
+    fn request(code: Option<&str>, tx_code: Option<&str>) -> TokenRequest {
+        TokenRequest {
+            grant_type: PRE_AUTHORIZED_CODE_GRANT.into(),
+            pre_authorized_code: code.map(str::to_owned),
+            tx_code: tx_code.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test]
+    async fn exchanges_a_code_once_for_a_working_token() {
+        let store = store_with_offer(Some("493536")).await;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let response = exchange_pre_authorized_code(
+            &store,
+            "dk",
+            &request(Some("code-1"), Some("493536")),
+            &LIFETIMES,
+            NOW,
+            &mut rng,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.token_type, "Bearer");
+        assert_eq!(response.expires_in, 300);
+        let grant =
+            store.access_grant("dk", &SecretHash::of(&response.access_token), NOW).await.unwrap().unwrap();
+        assert_eq!(grant.credential_configuration_ids, vec!["proof_of_age".to_owned()]);
+        assert!(
+            store
+                .access_grant("other", &SecretHash::of(&response.access_token), NOW)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let again = exchange_pre_authorized_code(
+            &store,
+            "dk",
+            &request(Some("code-1"), Some("493536")),
+            &LIFETIMES,
+            NOW,
+            &mut rng,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(again.code, ErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn rejects_bad_grant_requests_with_the_spec_codes() {
+        let store = store_with_offer(Some("493536")).await;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+        let mut wrong_grant = request(Some("code-1"), None);
+        wrong_grant.grant_type = "authorization_code".into();
+        let cases = [
+            (wrong_grant, ErrorCode::UnsupportedGrantType),
+            (request(None, Some("493536")), ErrorCode::InvalidRequest),
+            (request(Some("code-1"), None), ErrorCode::InvalidRequest),
+            (request(Some("code-1"), Some("000000")), ErrorCode::InvalidGrant),
+            (request(Some("unknown"), Some("493536")), ErrorCode::InvalidGrant),
+        ];
+        for (request, code) in cases {
+            let error = exchange_pre_authorized_code(&store, "dk", &request, &LIFETIMES, NOW, &mut rng)
+                .await
+                .unwrap_err();
+            assert_eq!(error.code, code, "{request:?}: {}", error.description);
+        }
+        // Another tenant cannot redeem this tenant's code.
+        let error = exchange_pre_authorized_code(
+            &store,
+            "other",
+            &request(Some("code-1"), Some("493536")),
+            &LIFETIMES,
+            NOW,
+            &mut rng,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn nonces_are_fresh_and_single_use() {
+        let store = connect("sqlite::memory:").await.unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let first = new_nonce(&store, "dk", &LIFETIMES, NOW, &mut rng).await.unwrap().c_nonce;
+        let second = new_nonce(&store, "dk", &LIFETIMES, NOW, &mut rng).await.unwrap().c_nonce;
+        assert_ne!(first, second);
+        assert_eq!(first.len(), 43);
+        assert!(store.consume_nonce("dk", &SecretHash::of(&first), NOW + 10).await.unwrap());
+        assert!(!store.consume_nonce("dk", &SecretHash::of(&first), NOW + 10).await.unwrap());
+        assert!(!store.consume_nonce("dk", &SecretHash::of(&second), NOW + 121).await.unwrap());
+    }
 }
