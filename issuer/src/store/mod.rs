@@ -198,7 +198,8 @@ pub trait Store: Send + Sync + 'static {
     fn create_offer(&self, offer: &NewOffer) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads an offer of `tenant` (for `credential_offer_uri`), whatever its state.
-    fn offer(&self, tenant: &str, id: &str) -> impl Future<Output = Result<Option<Offer>, StoreError>> + Send;
+    fn offer(&self, tenant: &str, id: &str)
+    -> impl Future<Output = Result<Option<Offer>, StoreError>> + Send;
 
     /// Redeems a pre-authorized code exactly once: checks expiry, state and the transaction code
     /// (constant-time, counting wrong attempts and locking at the limit), marks the offer
