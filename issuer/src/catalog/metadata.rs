@@ -268,3 +268,6 @@ fn type_metadata_claim(claim: &ClaimDescription) -> Value {
         "mandatory": claim.mandatory,
     })
 }
+
+#[cfg(test)]
+mod tests;
