@@ -1,1 +1,528 @@
-//! placeholder
+//! The deployment's configuration: a TOML file layered as built-in defaults < file < `SEGL_*`
+//! environment variables < command-line overrides. Unknown keys are rejected and every value is
+//! checked at start ([`Config::validate`]), so a bad deployment stops before it serves, with an
+//! error naming the key.
+//!
+//! The keys (every one optional; the commented example is `issuer/examples/segl.toml`):
+//!
+//! | Key | Default | Environment |
+//! |---|---|---|
+//! | `listen` | `127.0.0.1:8080` | `SEGL_LISTEN` |
+//! | `public_url` | `http://localhost:8080` | `SEGL_PUBLIC_URL` |
+//! | `data_dir` | `./segl-data` | `SEGL_DATA_DIR` |
+//! | `database_url` | SQLite `segl.db` in `data_dir` | `SEGL_DATABASE_URL` |
+//! | `offer_lifetime_secs` | 900 | `SEGL_OFFER_LIFETIME_SECS` |
+//! | `token_lifetime_secs` | 600 | `SEGL_TOKEN_LIFETIME_SECS` |
+//! | `nonce_lifetime_secs` | 300 | `SEGL_NONCE_LIFETIME_SECS` |
+//! | `max_tx_code_attempts` | 5 | `SEGL_MAX_TX_CODE_ATTEMPTS` |
+//! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
+//!
+//! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
+//! `{public_url}/{id}` (OpenID4VCI 1.0 §12.2.1, DIGEST §1.1).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Text in several languages, keyed by BCP 47 language tag (`da`, `en`, `en-GB`): display names
+/// and descriptions shown by wallets (OpenID4VCI 1.0 §12.2.4 `display`). In TOML an inline
+/// table: `name = { da = "Aldersbevis", en = "Proof of age" }`.
+pub type Localized = BTreeMap<String, String>;
+
+/// `SEGL_*` variables the configuration does not read but the command line does (the config
+/// file path and the log filter); every other unknown `SEGL_*` variable is refused as a typo.
+pub const RESERVED_ENV: [&str; 2] = ["SEGL_CONFIG", "SEGL_LOG"];
+
+/// Why the configuration cannot be used. Each variant names the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key, or a value of the wrong type (the message
+    /// from the TOML parser names the key, line and column).
+    #[error("configuration file {origin}: {message}")]
+    Parse {
+        /// The file name, or `<text>` for text given directly.
+        origin: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A `SEGL_*` environment variable is unknown or has an unusable value.
+    #[error("environment variable {name}: {reason}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value is out of range or inconsistent; `key` is its dotted path, e.g.
+    /// `tenants[1].proof_of_age.age_over`.
+    #[error("{key}: {reason}")]
+    Invalid {
+        /// The key at fault.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), reason: reason.into() }
+}
+
+/// The whole deployment: where to listen, the public base URL, storage, protocol lifetimes and
+/// the tenants. Obtain it through [`Config::load`] or [`Config::from_sources`], which validate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `listen`: the socket address the HTTP server binds, e.g. `0.0.0.0:8080`.
+    pub listen: SocketAddr,
+    /// `public_url`: the external base URL wallets reach (behind any proxy), without a trailing
+    /// slash, query or fragment. MUST be `https` (OpenID4VCI 1.0 §12.2.1: the credential issuer
+    /// identifier is an https URL); plain `http` is accepted only for a loopback host, for
+    /// development.
+    pub public_url: String,
+    /// `data_dir`: directory for the SQLite database and generated development keys.
+    pub data_dir: PathBuf,
+    /// `database_url`: `sqlite://...` or `postgres://...`; absent means the SQLite file
+    /// `segl.db` in `data_dir` (see [`Config::database_url`]).
+    pub database_url: Option<String>,
+    /// `offer_lifetime_secs`: how long a credential offer and its pre-authorized code stay
+    /// redeemable (1..=604800).
+    pub offer_lifetime_secs: u64,
+    /// `token_lifetime_secs`: access token lifetime (1..=86400).
+    pub token_lifetime_secs: u64,
+    /// `nonce_lifetime_secs`: `c_nonce` lifetime (1..=3600).
+    pub nonce_lifetime_secs: u64,
+    /// `max_tx_code_attempts`: wrong transaction codes tolerated before an offer locks (1..=10).
+    pub max_tx_code_attempts: u32,
+    /// `[[tenants]]`: the credential issuers served. A file without any keeps the default
+    /// tenant `default`.
+    pub tenants: Vec<TenantConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://localhost:8080".into(),
+            data_dir: PathBuf::from("./segl-data"),
+            database_url: None,
+            offer_lifetime_secs: 900,
+            token_lifetime_secs: 600,
+            nonce_lifetime_secs: 300,
+            max_tx_code_attempts: 5,
+            tenants: vec![TenantConfig::default()],
+        }
+    }
+}
+
+/// One tenant: a credential issuer with its own identifier `{public_url}/{id}`, display names
+/// and credential configurations. A built-in configuration is offered when its table is present
+/// (an empty table takes its defaults); configured attestation types follow in
+/// `[[tenants.attestations]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// `id`: a URL path segment (lowercase ASCII letters, digits, `-`, `_`; 1 to 64 characters).
+    pub id: String,
+    /// `name`: the issuer's display name per locale (issuer metadata `display`).
+    pub name: Localized,
+    /// `issuing_country`: ISO 3166-1 alpha-2 code put in PIDs whose input lacks
+    /// `issuing_country`.
+    #[serde(default)]
+    pub issuing_country: Option<String>,
+    /// `issuing_authority`: name put in PIDs whose input lacks `issuing_authority`.
+    #[serde(default)]
+    pub issuing_authority: Option<String>,
+    /// `[tenants.pid_vc_sd_jwt]`: offer `eu.europa.ec.eudi.pid_vc_sd_jwt` (PID, SD-JWT VC).
+    #[serde(default)]
+    pub pid_vc_sd_jwt: Option<PidOptions>,
+    /// `[tenants.pid_mso_mdoc]`: offer `eu.europa.ec.eudi.pid_mso_mdoc` (PID, mdoc).
+    #[serde(default)]
+    pub pid_mso_mdoc: Option<PidOptions>,
+    /// `[tenants.proof_of_age]`: offer `proof_of_age` (EU AV mdoc, `eu.europa.ec.av.1`).
+    #[serde(default)]
+    pub proof_of_age: Option<AgeOptions>,
+    /// `[tenants.proof_of_age_vc_sd_jwt]`: offer `proof_of_age_vc_sd_jwt` (age as SD-JWT VC).
+    #[serde(default)]
+    pub proof_of_age_vc_sd_jwt: Option<AgeSdJwtOptions>,
+    /// `[[tenants.attestations]]`: attestation types defined by configuration alone.
+    #[serde(default)]
+    pub attestations: Vec<AttestationConfig>,
+}
+
+impl Default for TenantConfig {
+    /// The embedded default tenant `default`, offering the four built-in configurations.
+    fn default() -> Self {
+        TenantConfig {
+            id: "default".into(),
+            name: localized(&[("da", "Segl udsteder (udvikling)"), ("en", "Segl issuer (development)")]),
+            issuing_country: Some("DK".into()),
+            issuing_authority: Some("Segl development issuer".into()),
+            pid_vc_sd_jwt: Some(PidOptions::default()),
+            pid_mso_mdoc: Some(PidOptions::default()),
+            proof_of_age: Some(AgeOptions::default()),
+            proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
+            attestations: Vec::new(),
+        }
+    }
+}
+
+/// Builds a [`Localized`] from `(locale, text)` pairs.
+pub fn localized(pairs: &[(&str, &str)]) -> Localized {
+    pairs.iter().map(|(locale, text)| ((*locale).to_owned(), (*text).to_owned())).collect()
+}
+
+/// Options of a built-in PID configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PidOptions {
+    /// `validity_days`: technical validity (`exp`, `validUntil`), 1..=365; default 14. DIGEST
+    /// §6.1: short, days or weeks, unlike the administrative `expiry_date`.
+    pub validity_days: u32,
+    /// `batch_size`: most credentials minted per request (one per proof key), 1..=100;
+    /// default 10, so a wallet can use each PID once.
+    pub batch_size: u32,
+}
+
+impl Default for PidOptions {
+    fn default() -> Self {
+        PidOptions { validity_days: 14, batch_size: 10 }
+    }
+}
+
+/// The age thresholds issued by default besides `age_over_18`: 15 (Danish social-media
+/// minimum age), 16, 18, 21 (the Danish brokers' standard brackets) and 65 (pensioner offers).
+pub const DEFAULT_AGE_THRESHOLDS: [u8; 5] = [15, 16, 18, 21, 65];
+
+/// Options of the `proof_of_age` mdoc (EU AV blueprint, DIGEST §6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgeOptions {
+    /// `validity_days`: 1..=92; default 90 (AV: at most 3 months).
+    pub validity_days: u32,
+    /// `batch_size`: 1..=100; default 30 (AV: batches of about 30 single-use attestations).
+    pub batch_size: u32,
+    /// `age_over`: the NN of each `age_over_NN`, each in 1..=99, no repeats; `age_over_18` is
+    /// always issued. Default [`DEFAULT_AGE_THRESHOLDS`].
+    pub age_over: Vec<u8>,
+}
+
+impl Default for AgeOptions {
+    fn default() -> Self {
+        AgeOptions { validity_days: 90, batch_size: 30, age_over: DEFAULT_AGE_THRESHOLDS.to_vec() }
+    }
+}
+
+/// The `vct` of the age proof as SD-JWT VC. No EU type exists (the AV blueprint is mdoc only,
+/// DIGEST §6.3): this name is Segl's, configurable through `vct`.
+pub const DEFAULT_AGE_VCT: &str = "urn:eudi:age_verification:1";
+
+/// Options of `proof_of_age_vc_sd_jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgeSdJwtOptions {
+    /// `vct`: default [`DEFAULT_AGE_VCT`].
+    pub vct: String,
+    /// `validity_days`: 1..=92; default 90.
+    pub validity_days: u32,
+    /// `batch_size`: 1..=100; default 30.
+    pub batch_size: u32,
+    /// `age_over`: thresholds as for [`AgeOptions::age_over`].
+    pub age_over: Vec<u8>,
+}
+
+impl Default for AgeSdJwtOptions {
+    fn default() -> Self {
+        let age = AgeOptions::default();
+        AgeSdJwtOptions {
+            vct: DEFAULT_AGE_VCT.into(),
+            validity_days: age.validity_days,
+            batch_size: age.batch_size,
+            age_over: age.age_over,
+        }
+    }
+}
+
+/// An attestation type defined by configuration (e.g. a Danish *digital fuldmagt*): its claims
+/// and display, offered as SD-JWT VC (`[tenants.attestations.sd_jwt]`), mdoc
+/// (`[tenants.attestations.mdoc]`), or both.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationConfig {
+    /// `id`: the type's name, used for default configuration ids (`{id}_vc_sd_jwt`,
+    /// `{id}_mso_mdoc`).
+    pub id: String,
+    /// `name`: display name per locale.
+    pub name: Localized,
+    /// `description`: description per locale.
+    #[serde(default)]
+    pub description: Localized,
+    /// `background_color`: `#rrggbb` for wallet cards.
+    #[serde(default)]
+    pub background_color: Option<String>,
+    /// `text_color`: `#rrggbb`.
+    #[serde(default)]
+    pub text_color: Option<String>,
+    /// `validity_days`: 1..=3650; default 365.
+    #[serde(default = "default_attestation_validity")]
+    pub validity_days: u32,
+    /// `batch_size`: 1..=100; default 1.
+    #[serde(default = "default_attestation_batch")]
+    pub batch_size: u32,
+    /// `sd_jwt`: offer it as SD-JWT VC.
+    #[serde(default)]
+    pub sd_jwt: Option<AttestationSdJwt>,
+    /// `mdoc`: offer it as mdoc.
+    #[serde(default)]
+    pub mdoc: Option<AttestationMdoc>,
+    /// `[[tenants.attestations.claims]]`: the claims, in display order (at least one).
+    #[serde(default)]
+    pub claims: Vec<AttestationClaim>,
+}
+
+fn default_attestation_validity() -> u32 {
+    365
+}
+
+fn default_attestation_batch() -> u32 {
+    1
+}
+
+/// The SD-JWT VC form of a configured attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationSdJwt {
+    /// `configuration_id`: default `{id}_vc_sd_jwt`.
+    #[serde(default)]
+    pub configuration_id: Option<String>,
+    /// `vct`: the type, e.g. `urn:dk:attestation:fuldmagt:1`.
+    pub vct: String,
+}
+
+/// The mdoc form of a configured attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationMdoc {
+    /// `configuration_id`: default `{id}_mso_mdoc`.
+    #[serde(default)]
+    pub configuration_id: Option<String>,
+    /// `doctype`, e.g. `dk.digst.fuldmagt.1`.
+    pub doctype: String,
+    /// `namespace` of every element; default the doctype.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// One claim of a configured attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationClaim {
+    /// `name`: the claim name (SD-JWT) and elementIdentifier (mdoc).
+    pub name: String,
+    /// `type`: `string`, `date` (`YYYY-MM-DD`; a full-date in mdoc), `boolean`, `integer`,
+    /// `object` or `array`.
+    #[serde(rename = "type")]
+    pub claim_type: ClaimType,
+    /// `mandatory`: issuance refuses input without it; default false.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// `display`: label per locale.
+    #[serde(default)]
+    pub display: Localized,
+    /// `selectively_disclosable`: whether the SD-JWT VC conceals it; default true.
+    #[serde(default = "yes")]
+    pub selectively_disclosable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The JSON / CBOR type of a configured claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimType {
+    /// A text string.
+    String,
+    /// A calendar date `YYYY-MM-DD` (mdoc: `full-date`, tag 1004).
+    Date,
+    /// `true` or `false`.
+    Boolean,
+    /// A whole number.
+    Integer,
+    /// A JSON object (CBOR map with text keys).
+    Object,
+    /// A JSON array.
+    Array,
+}
+
+/// Values the command line sets, overriding file and environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--public-url`.
+    pub public_url: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then the TOML file at `path` (if any), then `SEGL_*`
+    /// variables from `env` (pass `std::env::vars().collect()`), then `overrides`; validated.
+    pub fn load(
+        path: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let base = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                Config::parse(&text, &path.display().to_string())?
+            }
+            None => Config::default(),
+        };
+        base.layer(env, overrides)
+    }
+
+    /// [`Config::load`] from file text instead of a path (`None`: no file).
+    pub fn from_sources(
+        file_text: Option<&str>,
+        env: &BTreeMap<String, String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let base = match file_text {
+            Some(text) => Config::parse(text, "<text>")?,
+            None => Config::default(),
+        };
+        base.layer(env, overrides)
+    }
+
+    /// Parses TOML over the defaults, without validating. `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { origin: origin.to_owned(), message: e.to_string() })?;
+        if config.tenants.is_empty() {
+            config.tenants.push(TenantConfig::default());
+        }
+        Ok(config)
+    }
+
+    fn layer(mut self, env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        self.apply_env(env)?;
+        self.apply_overrides(overrides);
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Applies the `SEGL_*` variables of `env` (see the module table). Unknown `SEGL_*` names,
+    /// other than [`RESERVED_ENV`], are refused so that a misspelt variable is not silently
+    /// ignored; variables without the prefix are ignored.
+    pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("SEGL_") else { continue };
+            let bad = |reason: String| ConfigError::Env { name: name.clone(), reason };
+            let number = |value: &str| value.trim().parse::<u64>().map_err(|e| bad(format!("{e}")));
+            match key {
+                "LISTEN" => {
+                    self.listen =
+                        value.trim().parse().map_err(|e| bad(format!("not a socket address: {e}")))?
+                }
+                "PUBLIC_URL" => self.public_url = value.clone(),
+                "DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "DATABASE_URL" => self.database_url = Some(value.clone()),
+                "OFFER_LIFETIME_SECS" => self.offer_lifetime_secs = number(value)?,
+                "TOKEN_LIFETIME_SECS" => self.token_lifetime_secs = number(value)?,
+                "NONCE_LIFETIME_SECS" => self.nonce_lifetime_secs = number(value)?,
+                "MAX_TX_CODE_ATTEMPTS" => {
+                    self.max_tx_code_attempts =
+                        u32::try_from(number(value)?).map_err(|e| bad(format!("{e}")))?
+                }
+                _ if RESERVED_ENV.contains(&name.as_str()) => {}
+                _ => return Err(bad("unknown SEGL_ variable".into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies command-line overrides.
+    pub fn apply_overrides(&mut self, overrides: &Overrides) {
+        if let Some(listen) = overrides.listen {
+            self.listen = listen;
+        }
+        if let Some(url) = &overrides.public_url {
+            self.public_url = url.clone();
+        }
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            self.database_url = Some(url.clone());
+        }
+    }
+
+    /// Checks every value and normalizes `public_url` (no trailing slash). Called by
+    /// [`Config::load`]; call it again after changing a loaded configuration.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        self.public_url = check::public_url(&self.public_url)?;
+        if let Some(url) = &self.database_url
+            && !["sqlite:", "postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme))
+        {
+            return Err(invalid("database_url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        check::range("offer_lifetime_secs", self.offer_lifetime_secs, 1, 604_800)?;
+        check::range("token_lifetime_secs", self.token_lifetime_secs, 1, 86_400)?;
+        check::range("nonce_lifetime_secs", self.nonce_lifetime_secs, 1, 3_600)?;
+        check::range("max_tx_code_attempts", u64::from(self.max_tx_code_attempts), 1, 10)?;
+        if self.tenants.is_empty() {
+            return Err(invalid("tenants", "at least one tenant is required"));
+        }
+        for (index, tenant) in self.tenants.iter().enumerate() {
+            let key = format!("tenants[{index}]");
+            if self.tenants[..index].iter().any(|earlier| earlier.id == tenant.id) {
+                return Err(invalid(format!("{key}.id"), format!("duplicate tenant id `{}`", tenant.id)));
+            }
+            tenant.validate(&key)?;
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: `database_url`, or SQLite `segl.db` in `data_dir` (created
+    /// when missing).
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("segl.db").display()),
+        }
+    }
+
+    /// A tenant's credential issuer identifier, `{public_url}/{id}` (DIGEST §1.1).
+    pub fn issuer_id(&self, tenant: &TenantConfig) -> String {
+        format!("{}/{}", self.public_url, tenant.id)
+    }
+
+    /// The tenant with this id.
+    pub fn tenant(&self, id: &str) -> Option<&TenantConfig> {
+        self.tenants.iter().find(|tenant| tenant.id == id)
+    }
+}
+
+mod check;
+
+pub use check::RESERVED_CLAIM_NAMES;
+
+#[cfg(test)]
+mod tests;

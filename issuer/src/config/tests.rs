@@ -1,0 +1,267 @@
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../examples/segl.toml");
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::from_sources(Some(text), &BTreeMap::new(), &Overrides::default())
+}
+
+fn invalid_key(result: Result<Config, ConfigError>) -> String {
+    match result {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[test]
+fn embedded_default_has_one_tenant_with_the_four_builtins() {
+    let config = Config::from_sources(None, &BTreeMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(config.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+    assert_eq!(config.public_url, "http://localhost:8080");
+    assert_eq!(config.tenants.len(), 1);
+    let tenant = &config.tenants[0];
+    assert_eq!(tenant.id, "default");
+    assert_eq!(
+        tenant.builtin_configuration_ids(),
+        [
+            "eu.europa.ec.eudi.pid_vc_sd_jwt",
+            "eu.europa.ec.eudi.pid_mso_mdoc",
+            "proof_of_age",
+            "proof_of_age_vc_sd_jwt"
+        ]
+    );
+    assert_eq!(config.issuer_id(tenant), "http://localhost:8080/default");
+    assert_eq!(config.database_url(), "sqlite://./segl-data/segl.db?mode=rwc");
+}
+
+#[test]
+fn example_file_loads_with_every_key() {
+    let config = load(EXAMPLE).unwrap();
+    assert_eq!(config.listen, "0.0.0.0:8080".parse::<SocketAddr>().unwrap());
+    assert_eq!(config.public_url, "https://issuer.example.dk");
+    assert_eq!(config.data_dir, PathBuf::from("/var/lib/segl"));
+    assert_eq!(config.database_url(), "postgres://segl@db.internal/segl");
+    assert_eq!(
+        (config.offer_lifetime_secs, config.token_lifetime_secs, config.nonce_lifetime_secs),
+        (900, 600, 300)
+    );
+    assert_eq!(config.max_tx_code_attempts, 5);
+    let ids: Vec<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["dk", "alder"]);
+    let dk = config.tenant("dk").unwrap();
+    assert_eq!(config.issuer_id(dk), "https://issuer.example.dk/dk");
+    assert_eq!(dk.name.get("da").map(String::as_str), Some("Eksempel PID-udsteder"));
+    assert_eq!(dk.proof_of_age.as_ref().unwrap().age_over, [15, 16, 18, 21, 65]);
+    let fuldmagt = &dk.attestations[0];
+    assert_eq!(fuldmagt.claims.len(), 6);
+    assert_eq!(fuldmagt.claims[3].claim_type, ClaimType::Date);
+    assert!(!fuldmagt.claims[5].selectively_disclosable);
+    assert_eq!(
+        fuldmagt.configuration_ids(),
+        [("sd_jwt", "dk.fuldmagt_vc_sd_jwt".to_owned()), ("mdoc", "dk.fuldmagt_mso_mdoc".to_owned())]
+    );
+    let alder = config.tenant("alder").unwrap();
+    assert_eq!(alder.builtin_configuration_ids(), ["proof_of_age"]);
+    assert_eq!(alder.proof_of_age, Some(AgeOptions::default()));
+}
+
+#[test]
+fn example_file_loads_from_disk() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/segl.toml");
+    let config = Config::load(Some(&path), &BTreeMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(config.tenants.len(), 2);
+    let missing =
+        Config::load(Some(Path::new("/nonexistent/segl.toml")), &BTreeMap::new(), &Overrides::default());
+    assert!(matches!(missing, Err(ConfigError::Read { .. })));
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_overrides() {
+    let file =
+        "public_url = \"https://file.example\"\nnonce_lifetime_secs = 100\ntoken_lifetime_secs = 200\n";
+    let environment = env(&[
+        ("SEGL_PUBLIC_URL", "https://env.example/"),
+        ("SEGL_NONCE_LIFETIME_SECS", "120"),
+        ("SEGL_CONFIG", "/etc/segl.toml"),
+        ("PATH", "/usr/bin"),
+    ]);
+    let config = Config::from_sources(Some(file), &environment, &Overrides::default()).unwrap();
+    assert_eq!(config.public_url, "https://env.example", "env beats file; trailing slash dropped");
+    assert_eq!(config.nonce_lifetime_secs, 120, "env beats file");
+    assert_eq!(config.token_lifetime_secs, 200, "file beats default");
+    assert_eq!(config.offer_lifetime_secs, 900, "default kept");
+
+    let overrides = Overrides {
+        public_url: Some("https://cli.example".into()),
+        listen: Some("[::]:9000".parse().unwrap()),
+        data_dir: Some("/tmp/segl".into()),
+        database_url: Some("sqlite://x.db".into()),
+    };
+    let config = Config::from_sources(Some(file), &environment, &overrides).unwrap();
+    assert_eq!(config.public_url, "https://cli.example", "command line beats env");
+    assert_eq!(config.listen.port(), 9000);
+    assert_eq!(config.database_url(), "sqlite://x.db");
+}
+
+#[test]
+fn environment_errors_name_the_variable() {
+    for (name, value) in [
+        ("SEGL_PUBLIK_URL", "https://typo.example"),
+        ("SEGL_LISTEN", "not an address"),
+        ("SEGL_MAX_TX_CODE_ATTEMPTS", "-1"),
+        ("SEGL_OFFER_LIFETIME_SECS", "ten"),
+    ] {
+        match Config::from_sources(None, &env(&[(name, value)]), &Overrides::default()) {
+            Err(ConfigError::Env { name: reported, .. }) => assert_eq!(reported, name),
+            other => panic!("{name}: expected Env error, got {other:?}"),
+        }
+    }
+    let zero = Config::from_sources(None, &env(&[("SEGL_MAX_TX_CODE_ATTEMPTS", "0")]), &Overrides::default());
+    assert_eq!(invalid_key(zero), "max_tx_code_attempts");
+}
+
+#[test]
+fn unknown_keys_are_rejected_at_every_level() {
+    for text in [
+        "lisen = \"0.0.0.0:1\"",
+        "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\ncolour = \"red\"",
+        "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n[tenants.proof_of_age]\nage_under = [3]",
+        "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n[tenants.pid]\n",
+        "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n[[tenants.attestations]]\nid = \"x\"\nname = { en = \"X\" }\n\
+         [tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n[[tenants.attestations.claims]]\nname = \"n\"\ntype = \"string\"\nlabel = \"?\"",
+    ] {
+        match load(text) {
+            Err(ConfigError::Parse { message, .. }) => {
+                assert!(message.contains("unknown field"), "{text}: {message}")
+            }
+            other => panic!("{text}: expected a parse error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn unknown_claim_type_is_a_parse_error_naming_the_value() {
+    let text = "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n[[tenants.attestations]]\nid = \"x\"\n\
+                name = { en = \"X\" }\n[tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n\
+                [[tenants.attestations.claims]]\nname = \"n\"\ntype = \"text\"";
+    match load(text) {
+        Err(ConfigError::Parse { message, .. }) => {
+            assert!(message.contains("unknown variant `text`"), "{message}");
+            assert!(message.contains("type"), "{message}");
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+}
+
+#[test]
+fn public_url_rules() {
+    for ok in [
+        "https://h.example",
+        "https://h.example:8443/base",
+        "http://localhost:8080",
+        "http://127.0.0.1",
+        "http://[::1]:1",
+    ] {
+        assert!(load(&format!("public_url = \"{ok}\"")).is_ok(), "{ok}");
+    }
+    for bad in
+        ["http://issuer.example", "ftp://h", "https://h/?q=1", "https://h/#f", "not a url", "https://u:p@h"]
+    {
+        assert_eq!(invalid_key(load(&format!("public_url = \"{bad}\""))), "public_url", "{bad}");
+    }
+}
+
+#[test]
+fn value_checks_name_the_key() {
+    let tenant = "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n";
+    let cases = [
+        ("token_lifetime_secs = 0".to_owned(), "token_lifetime_secs"),
+        ("nonce_lifetime_secs = 7200".to_owned(), "nonce_lifetime_secs"),
+        ("database_url = \"mysql://x\"".to_owned(), "database_url"),
+        (format!("{tenant}{tenant}"), "tenants[1].id"),
+        ("[[tenants]]\nid = \"Big\"\nname = { en = \"A\" }".to_owned(), "tenants[0].id"),
+        ("[[tenants]]\nid = \".well-known\"\nname = { en = \"A\" }".to_owned(), "tenants[0].id"),
+        ("[[tenants]]\nid = \"a\"\nname = {}".to_owned(), "tenants[0].name"),
+        ("[[tenants]]\nid = \"a\"\nname = { EN = \"A\" }".to_owned(), "tenants[0].name.EN"),
+        (format!("{tenant}issuing_country = \"Denmark\""), "tenants[0].issuing_country"),
+        (format!("{tenant}[tenants.proof_of_age]\nage_over = [18, 100]"), "tenants[0].proof_of_age.age_over"),
+        (format!("{tenant}[tenants.proof_of_age]\nage_over = [0]"), "tenants[0].proof_of_age.age_over"),
+        (format!("{tenant}[tenants.proof_of_age]\nage_over = [21, 21]"), "tenants[0].proof_of_age.age_over"),
+        (
+            format!("{tenant}[tenants.proof_of_age]\nvalidity_days = 365"),
+            "tenants[0].proof_of_age.validity_days",
+        ),
+        (
+            format!("{tenant}[tenants.proof_of_age_vc_sd_jwt]\nvct = \"\""),
+            "tenants[0].proof_of_age_vc_sd_jwt.vct",
+        ),
+        (format!("{tenant}[tenants.pid_mso_mdoc]\nbatch_size = 0"), "tenants[0].pid_mso_mdoc.batch_size"),
+    ];
+    for (text, key) in cases {
+        assert_eq!(invalid_key(load(&text)), key, "{text}");
+    }
+}
+
+fn attestation(body: &str) -> String {
+    format!(
+        "[[tenants]]\nid = \"a\"\nname = {{ en = \"A\" }}\n[tenants.pid_vc_sd_jwt]\n[[tenants.attestations]]\n\
+         id = \"x\"\nname = {{ en = \"X\" }}\n{body}"
+    )
+}
+
+#[test]
+fn attestation_checks_name_the_key() {
+    let claim = "[[tenants.attestations.claims]]\nname = \"n\"\ntype = \"string\"\n";
+    let cases = [
+        (attestation(claim), "tenants[0].attestations[0]"),
+        (
+            attestation("[tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n"),
+            "tenants[0].attestations[0].claims",
+        ),
+        (
+            attestation(&format!("[tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n{claim}{claim}")),
+            "tenants[0].attestations[0].claims[1].name",
+        ),
+        (
+            attestation(
+                "[tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n[[tenants.attestations.claims]]\nname = \"exp\"\ntype = \"integer\"",
+            ),
+            "tenants[0].attestations[0].claims[0].name",
+        ),
+        (
+            attestation(&format!(
+                "[tenants.attestations.sd_jwt]\nconfiguration_id = \"eu.europa.ec.eudi.pid_vc_sd_jwt\"\nvct = \"urn:x\"\n{claim}"
+            )),
+            "tenants[0].attestations[0].sd_jwt.configuration_id",
+        ),
+        (
+            attestation(&format!(
+                "background_color = \"blue\"\n[tenants.attestations.sd_jwt]\nvct = \"urn:x\"\n{claim}"
+            )),
+            "tenants[0].attestations[0].background_color",
+        ),
+        (
+            attestation(&format!("[tenants.attestations.mdoc]\ndoctype = \"has space\"\n{claim}")),
+            "tenants[0].attestations[0].mdoc.doctype",
+        ),
+    ];
+    for (text, key) in cases {
+        assert_eq!(invalid_key(load(&text)), key, "{text}");
+    }
+}
+
+#[test]
+fn validate_after_changes_catches_them() {
+    let mut config = Config::default();
+    config.validate().unwrap();
+    config.tenants.push(TenantConfig::default());
+    assert!(matches!(config.validate(), Err(ConfigError::Invalid { key, .. }) if key == "tenants[1].id"));
+}
