@@ -8,7 +8,7 @@
 //! | Key | Default | Environment |
 //! |---|---|---|
 //! | `listen` | `127.0.0.1:8080` | `SEGL_LISTEN` |
-//! | `public_url` | `http://localhost:8080` | `SEGL_PUBLIC_URL` |
+//! | `public_url` | `http://127.0.0.1:8080` | `SEGL_PUBLIC_URL` |
 //! | `data_dir` | `./segl-data` | `SEGL_DATA_DIR` |
 //! | `database_url` | SQLite `segl.db` in `data_dir` | `SEGL_DATABASE_URL` |
 //! | `offer_lifetime_secs` | 900 | `SEGL_OFFER_LIFETIME_SECS` |
@@ -33,7 +33,7 @@ pub type Localized = BTreeMap<String, String>;
 
 /// `SEGL_*` variables the configuration does not read but the command line does (the config
 /// file path and the log filter); every other unknown `SEGL_*` variable is refused as a typo.
-pub const RESERVED_ENV: [&str; 2] = ["SEGL_CONFIG", "SEGL_LOG"];
+pub const RESERVED_ENV: [&str; 3] = ["SEGL_CONFIG", "SEGL_LOG", "SEGL_ADMIN_TOKEN"];
 
 /// Why the configuration cannot be used. Each variant names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: "http://localhost:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./segl-data"),
             database_url: None,
             offer_lifetime_secs: 900,

@@ -25,7 +25,7 @@ fn invalid_key(result: Result<Config, ConfigError>) -> String {
 fn embedded_default_has_one_tenant_with_the_four_builtins() {
     let config = Config::from_sources(None, &BTreeMap::new(), &Overrides::default()).unwrap();
     assert_eq!(config.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
-    assert_eq!(config.public_url, "http://localhost:8080");
+    assert_eq!(config.public_url, "http://127.0.0.1:8080");
     assert_eq!(config.tenants.len(), 1);
     let tenant = &config.tenants[0];
     assert_eq!(tenant.id, "default");
@@ -38,7 +38,7 @@ fn embedded_default_has_one_tenant_with_the_four_builtins() {
             "proof_of_age_vc_sd_jwt"
         ]
     );
-    assert_eq!(config.issuer_id(tenant), "http://localhost:8080/default");
+    assert_eq!(config.issuer_id(tenant), "http://127.0.0.1:8080/default");
     assert_eq!(config.database_url(), "sqlite://./segl-data/segl.db?mode=rwc");
 }
 
@@ -166,7 +166,7 @@ fn public_url_rules() {
     for ok in [
         "https://h.example",
         "https://h.example:8443/base",
-        "http://localhost:8080",
+        "http://127.0.0.1:8080",
         "http://127.0.0.1",
         "http://[::1]:1",
     ] {
