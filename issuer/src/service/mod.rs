@@ -3,6 +3,7 @@
 
 mod error;
 pub mod proof;
+pub mod tenant;
 pub mod token;
 
 pub use error::ApiError;

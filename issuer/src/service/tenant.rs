@@ -1,0 +1,71 @@
+//! A tenant at run time: its credential issuer identifier, catalogue, signing key and the secret
+//! its pre-authorized codes are derived from.
+
+use std::sync::Arc;
+
+use segl_credential::jose::base64url_encode;
+use segl_credential::keys::Signer;
+use zeroize::Zeroizing;
+
+use crate::catalog::Catalog;
+
+/// The secret a tenant derives pre-authorized codes from: `code = HMAC-SHA256(key, offer id)`.
+/// The store keeps only the code's digest, yet any node holding the key can serve the offer by
+/// reference (`credential_offer_uri`) and give the wallet its code.
+pub struct OfferKey(Zeroizing<[u8; 32]>);
+
+impl OfferKey {
+    /// A key from 32 secret bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        OfferKey(Zeroizing::new(bytes))
+    }
+
+    /// The pre-authorized code of offer `offer_id`.
+    pub fn code_for(&self, offer_id: &str) -> String {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.0.as_slice());
+        let tag = aws_lc_rs::hmac::sign(&key, format!("segl pre-authorized_code {offer_id}").as_bytes());
+        base64url_encode(tag.as_ref())
+    }
+}
+
+impl std::fmt::Debug for OfferKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OfferKey(..)")
+    }
+}
+
+/// One credential issuer of the deployment.
+pub struct Tenant {
+    /// The path segment naming the tenant (`default`, `dk-pid`, ...).
+    pub id: String,
+    /// The Credential Issuer Identifier: `{public_url}/{id}`.
+    pub issuer_id: String,
+    /// The credential configurations it offers.
+    pub catalog: Catalog,
+    /// Its issuing key, with the certificate chain (leaf first, anchor excluded) for `x5c` and
+    /// `x5chain`.
+    pub signer: Arc<dyn Signer>,
+    /// The secret its pre-authorized codes are derived from.
+    pub offer_key: OfferKey,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("id", &self.id).field("issuer_id", &self.issuer_id).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_per_offer_and_key() {
+        let key = OfferKey::new([7; 32]);
+        assert_eq!(key.code_for("a"), key.code_for("a"));
+        assert_ne!(key.code_for("a"), key.code_for("b"));
+        assert_ne!(key.code_for("a"), OfferKey::new([8; 32]).code_for("a"));
+        assert_eq!(key.code_for("a").len(), 43);
+        assert_eq!(format!("{key:?}"), "OfferKey(..)");
+    }
+}
