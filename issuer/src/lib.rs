@@ -2,6 +2,7 @@
 //! issuers) on one deployment, each with its own identifier, keys and catalogue of credential
 //! configurations, minting SD-JWT VC and ISO 18013-5 mdoc credentials through segl-credential.
 
+pub mod bootstrap;
 pub mod catalog;
 pub mod config;
 pub mod http;

@@ -51,7 +51,10 @@ pub struct Tenant {
 
 impl std::fmt::Debug for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant").field("id", &self.id).field("issuer_id", &self.issuer_id).finish_non_exhaustive()
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("issuer_id", &self.issuer_id)
+            .finish_non_exhaustive()
     }
 }
 
