@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use crate::protocol::{ErrorCode, ErrorResponse};
 pub use crate::service::ApiError;
 
-fn status(error: &ApiError) -> StatusCode {
+/// The HTTP status an error code is sent with.
+pub(crate) fn status(error: &ApiError) -> StatusCode {
     match error.code {
         ErrorCode::InvalidToken | ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         ErrorCode::CredentialRequestDenied => StatusCode::FORBIDDEN,

@@ -1,0 +1,79 @@
+//! The admin API authorities use: create credential offers. Bearer admin token, compared in
+//! constant time.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::extract::{WithStatus, bearer, json_rejection, tenant};
+use super::{ApiError, AppState};
+use crate::protocol::{ErrorCode, OfferCreated, OfferRequest};
+use crate::service::offer;
+use crate::service::tenant::Tenant;
+use crate::store::{SecretHash, Store};
+
+/// `POST /admin/v1/offers`: an offer from the only tenant (deployments with several tenants use
+/// the tenant-scoped form).
+pub async fn create_offer<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Result<Json<OfferRequest>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    authorize(&state, &headers)?;
+    let mut tenants = state.tenants.values();
+    let (Some(only), None) = (tenants.next(), tenants.next()) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "this deployment has several credential issuers: POST /admin/v1/tenants/{tenant}/offers",
+        )
+        .into());
+    };
+    let only = Arc::clone(only);
+    create(&state, &only, body).await
+}
+
+/// `POST /admin/v1/tenants/{tenant}/offers`: an offer from one tenant.
+pub async fn create_tenant_offer<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<OfferRequest>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    authorize(&state, &headers)?;
+    let tenant = tenant(&state, &id)?;
+    create(&state, &tenant, body).await
+}
+
+async fn create<S: Store>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    body: Result<Json<OfferRequest>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    let Json(request) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidRequest))?;
+    let now = state.clock.now();
+    let created =
+        offer::create_offer(&state.store, tenant, &request, state.offer_lifetime, now, &mut rand::rngs::OsRng).await?;
+    let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
+    let response = OfferCreated {
+        offer_uri: offer::offer_uri(&credential_offer_uri),
+        page_url: format!("{credential_offer_uri}/page"),
+        credential_offer_uri,
+        offer_id: created.offer_id,
+        tx_code: created.tx_code,
+        credential_offer: created.offer,
+    };
+    Ok((StatusCode::CREATED, super::token::no_store(Json(response))).into_response())
+}
+
+fn authorize<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<(), WithStatus> {
+    let token = bearer(headers).map_err(|_| unauthorized())?;
+    if SecretHash::of(token).matches(&state.admin_token) { Ok(()) } else { Err(unauthorized()) }
+}
+
+fn unauthorized() -> WithStatus {
+    WithStatus(StatusCode::UNAUTHORIZED, ApiError::new(ErrorCode::InvalidToken, "a valid admin bearer token is required"))
+}
