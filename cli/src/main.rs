@@ -1,5 +1,5 @@
-//! The `segl` command: one binary for people and tests. For now it inspects and verifies
-//! credentials; later issues add `serve`, `status` and `trust-list`.
+//! The `segl` command: one binary for people and tests. It runs the issuer (`serve`), creates
+//! offers, and inspects and verifies credentials; later issues add `status` and `trust-list`.
 
 mod credential;
 mod input;
@@ -7,6 +7,7 @@ mod inspect;
 mod keys;
 mod render;
 mod sd_jwt;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -26,11 +27,24 @@ enum Command {
     /// Decode and check credentials: SD-JWT VC (dc+sd-jwt) and ISO 18013-5 mdoc.
     #[command(subcommand)]
     Credential(credential::CredentialCommand),
+    /// Run the OpenID4VCI credential issuer (SQLite and development keys in ./segl-data by default).
+    Serve(serve::DeploymentArgs),
+    /// Credential offers for authorities.
+    #[command(subcommand)]
+    Offer(OfferCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OfferCommand {
+    /// Create an offer in the deployment's database and print its URIs (and transaction code).
+    Create(serve::OfferArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Credential(command) => credential::run(command),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Offer(OfferCommand::Create(args)) => serve::create_offer(&args),
     }
 }

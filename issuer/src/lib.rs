@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod catalog;
 pub mod config;
+pub mod deployment;
 pub mod http;
 pub mod protocol;
 pub mod service;

@@ -1,0 +1,197 @@
+//! `segl serve` (the issuer) and `segl offer create` (an offer from the shell).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use segl_credential::clock::{Clock as _, SystemClock};
+use segl_issuer::config::{Config, Overrides};
+use segl_issuer::deployment;
+use segl_issuer::protocol::{OfferCreated, OfferRequest};
+use segl_issuer::service::offer;
+
+/// Where the deployment's settings come from (each also a `SEGL_*` environment variable).
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Address to listen on [env: SEGL_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Public base URL; each tenant's issuer identifier is `{public_url}/{tenant}` [env: SEGL_PUBLIC_URL].
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Data directory: SQLite database, keys, certificates, admin token [env: SEGL_DATA_DIR] [default: ./segl-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:PATH` or `postgres://...` [env: SEGL_DATABASE_URL] [default: SQLite in the data directory].
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// TOML configuration file [env: SEGL_CONFIG].
+    #[arg(long, env = "SEGL_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl DeploymentArgs {
+    fn load(&self) -> Result<Config, String> {
+        let env: BTreeMap<String, String> = std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
+        let overrides = Overrides {
+            listen: self.listen,
+            public_url: self.public_url.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        };
+        Config::load(self.config.as_deref(), &env, &overrides).map_err(|e| e.to_string())
+    }
+}
+
+/// Options of `segl offer create`.
+#[derive(Debug, Args)]
+pub struct OfferArgs {
+    /// A credential configuration id (repeatable), e.g. `eu.europa.ec.eudi.pid_vc_sd_jwt`.
+    #[arg(long = "config-id", required = true)]
+    pub config_ids: Vec<String>,
+    /// JSON file of claims keyed by PID data identifiers (`-` for standard input).
+    #[arg(long)]
+    pub claims: String,
+    /// Protect the offer with a transaction code (printed once).
+    #[arg(long)]
+    pub tx_code: bool,
+    /// The tenant (needed when the deployment has several).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEGL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs the issuer until Ctrl-C or SIGTERM, finishing requests in flight.
+pub fn serve(args: &DeploymentArgs) -> ExitCode {
+    init_logging();
+    let result = args.load().and_then(|config| runtime()?.block_on(serve_config(config)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("segl serve: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve_config(config: Config) -> Result<(), String> {
+    let admin_env = std::env::var("SEGL_ADMIN_TOKEN").ok();
+    let (state, admin_token) =
+        deployment::open(&config, admin_env.as_deref(), Arc::new(SystemClock), &mut rand::rngs::OsRng)
+            .await
+            .map_err(|e| e.to_string())?;
+    match (&admin_token.file, admin_token.generated) {
+        (Some(path), true) => tracing::info!(path = %path.display(), "generated the admin token"),
+        (Some(path), false) => tracing::info!(path = %path.display(), "admin token read from file"),
+        (None, _) => tracing::info!("admin token from SEGL_ADMIN_TOKEN"),
+    }
+    let mut issuers: Vec<String> = state.tenants.values().map(|tenant| tenant.issuer_id.clone()).collect();
+    issuers.sort();
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("{}: {e}", config.listen))?;
+    tracing::info!(listen = %config.listen, issuers = ?issuers, database = %redact(&config.database_url()), "segl issuer ready");
+    axum::serve(listener, segl_issuer::http::app(Arc::new(state)))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A database URL without its password, for the log.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Creates an offer directly in the deployment's database and prints what `POST
+/// /admin/v1/offers` would answer.
+pub fn create_offer(args: &OfferArgs) -> ExitCode {
+    let result = args.deployment.load().and_then(|config| runtime()?.block_on(create_offer_in(config, args)));
+    match result {
+        Ok(created) => match serde_json::to_string_pretty(&created) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("segl offer create: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Err(error) => {
+            eprintln!("segl offer create: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreated, String> {
+    let text = if args.claims == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(&args.claims).map_err(|e| format!("{}: {e}", args.claims))?
+    };
+    let claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a JSON object: {e}", args.claims))?;
+    let admin_env = std::env::var("SEGL_ADMIN_TOKEN").ok();
+    let (state, _) = deployment::open(&config, admin_env.as_deref(), Arc::new(SystemClock), &mut rand::rngs::OsRng)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tenant = match &args.tenant {
+        Some(id) => state.tenants.get(id).cloned().ok_or_else(|| format!("no tenant `{id}`"))?,
+        None if state.tenants.len() == 1 => state.tenants.values().next().cloned().ok_or("no tenant")?,
+        None => return Err("this deployment has several tenants: pass --tenant".into()),
+    };
+    let request = OfferRequest { credential_configuration_ids: args.config_ids.clone(), claims, tx_code: args.tx_code };
+    let created = offer::create_offer(&state.store, &tenant, &request, state.offer_lifetime, SystemClock.now(), &mut rand::rngs::OsRng)
+        .await
+        .map_err(|e| format!("{:?}: {}", e.code, e.description))?;
+    let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
+    Ok(OfferCreated {
+        offer_uri: offer::offer_uri(&credential_offer_uri),
+        page_url: format!("{credential_offer_uri}/page"),
+        credential_offer_uri,
+        offer_id: created.offer_id,
+        tx_code: created.tx_code,
+        credential_offer: created.offer,
+    })
+}
