@@ -269,7 +269,8 @@ async fn rejects_a_proof_without_nonce() {
     let nonce = flow.nonce().await;
     let holder = Holder::new(1);
     let header =
-        segl_credential::jose::header(super::super::proof::PROOF_TYP, &holder.0, KeyReference::Jwk).unwrap();
+        segl_credential::jose::header(crate::service::proof::PROOF_TYP, &holder.0, KeyReference::Jwk)
+            .unwrap();
     let claims = json!({"aud": ISSUER_ID, "iat": NOW});
     let proof =
         segl_credential::jose::sign_compact(header, claims.to_string().as_bytes(), &holder.0).unwrap();
