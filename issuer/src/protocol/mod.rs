@@ -1,11 +1,13 @@
 //! OpenID4VCI 1.0 and OAuth wire types, named as the specifications name them (DIGEST §1). Plain
 //! serde structs with no logic: the service layer converts them into validated domain values.
 
+mod admin;
 mod credential;
 mod error;
 mod offer;
 mod token;
 
+pub use admin::{OfferCreated, OfferRequest};
 pub use credential::{
     CredentialRequest, CredentialResponse, IssuedCredential, NonceResponse, NotificationEvent,
     NotificationRequest, Proofs,

@@ -1,9 +1,13 @@
 //! The issuance flows, free of HTTP and of any particular database: offers, token, nonce,
 //! credential and notification steps, each taking the store, the clock and the RNG it needs.
 
+pub mod credential;
 mod error;
+pub mod offer;
 pub mod proof;
 pub mod tenant;
+#[cfg(test)]
+mod test_support;
 pub mod token;
 
 pub use error::ApiError;
