@@ -34,7 +34,8 @@ pub struct DeploymentArgs {
 
 impl DeploymentArgs {
     fn load(&self) -> Result<Config, String> {
-        let env: BTreeMap<String, String> = std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
+        let env: BTreeMap<String, String> =
+            std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
         let overrides = Overrides {
             listen: self.listen,
             public_url: self.public_url.clone(),
@@ -101,7 +102,8 @@ async fn serve_config(config: Config) -> Result<(), String> {
     }
     let mut issuers: Vec<String> = state.tenants.values().map(|tenant| tenant.issuer_id.clone()).collect();
     issuers.sort();
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("{}: {e}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("{}: {e}", config.listen))?;
     tracing::info!(listen = %config.listen, issuers = ?issuers, database = %redact(&config.database_url()), "segl issuer ready");
     axum::serve(listener, segl_issuer::http::app(Arc::new(state)))
         .with_graceful_shutdown(shutdown_signal())
@@ -173,18 +175,27 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
     let claims: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&text).map_err(|e| format!("{}: not a JSON object: {e}", args.claims))?;
     let admin_env = std::env::var("SEGL_ADMIN_TOKEN").ok();
-    let (state, _) = deployment::open(&config, admin_env.as_deref(), Arc::new(SystemClock), &mut rand::rngs::OsRng)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (state, _) =
+        deployment::open(&config, admin_env.as_deref(), Arc::new(SystemClock), &mut rand::rngs::OsRng)
+            .await
+            .map_err(|e| e.to_string())?;
     let tenant = match &args.tenant {
         Some(id) => state.tenants.get(id).cloned().ok_or_else(|| format!("no tenant `{id}`"))?,
         None if state.tenants.len() == 1 => state.tenants.values().next().cloned().ok_or("no tenant")?,
         None => return Err("this deployment has several tenants: pass --tenant".into()),
     };
-    let request = OfferRequest { credential_configuration_ids: args.config_ids.clone(), claims, tx_code: args.tx_code };
-    let created = offer::create_offer(&state.store, &tenant, &request, state.offer_lifetime, SystemClock.now(), &mut rand::rngs::OsRng)
-        .await
-        .map_err(|e| format!("{:?}: {}", e.code, e.description))?;
+    let request =
+        OfferRequest { credential_configuration_ids: args.config_ids.clone(), claims, tx_code: args.tx_code };
+    let created = offer::create_offer(
+        &state.store,
+        &tenant,
+        &request,
+        state.offer_lifetime,
+        SystemClock.now(),
+        &mut rand::rngs::OsRng,
+    )
+    .await
+    .map_err(|e| format!("{:?}: {}", e.code, e.description))?;
     let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
     Ok(OfferCreated {
         offer_uri: offer::offer_uri(&credential_offer_uri),

@@ -45,7 +45,8 @@ async fn issuer(name: &str) -> Issuer {
         ..Config::default()
     };
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let (state, _) = deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
+    let (state, _) =
+        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
     Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir }
 }
 
@@ -59,7 +60,8 @@ async fn call(issuer: &Issuer, request: Request<Body>) -> (StatusCode, Vec<u8>, 
 
 async fn json_call(issuer: &Issuer, request: Request<Body>) -> (StatusCode, Value) {
     let (status, body, _) = call(issuer, request).await;
-    let value = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
     (status, value)
 }
 
@@ -92,21 +94,37 @@ fn proof(holder: &SoftwareSigner, nonce: &str) -> String {
 
 fn anchors(issuer: &Issuer) -> TrustAnchors {
     let mut anchors = TrustAnchors::new();
-    anchors.add_pem(&std::fs::read_to_string(issuer.data_dir.join("tenants/default/ca.pem")).unwrap()).unwrap();
+    anchors
+        .add_pem(&std::fs::read_to_string(issuer.data_dir.join("tenants/default/ca.pem")).unwrap())
+        .unwrap();
     anchors
 }
 
 /// Runs offer → token → nonce → credential for one configuration with `batch` holder keys and
 /// returns the credentials with their keys.
-async fn obtain(issuer: &Issuer, configuration: &str, batch: usize, seed: u64) -> (Vec<String>, Vec<SoftwareSigner>, String) {
+async fn obtain(
+    issuer: &Issuer,
+    configuration: &str,
+    batch: usize,
+    seed: u64,
+) -> (Vec<String>, Vec<SoftwareSigner>, String) {
     let (status, created) = json_call(
         issuer,
         post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": [configuration], "claims": pid_claims(), "tx_code": true})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let offer_path = created["credential_offer_uri"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
-    assert!(created["offer_uri"].as_str().unwrap().starts_with("openid-credential-offer://?credential_offer_uri="));
+    let offer_path = created["credential_offer_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://127.0.0.1:8080")
+        .to_owned();
+    assert!(
+        created["offer_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("openid-credential-offer://?credential_offer_uri=")
+    );
     let (status, offer) = json_call(issuer, get(&offer_path)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(offer["credential_issuer"], "http://127.0.0.1:8080/default");
@@ -129,21 +147,31 @@ async fn obtain(issuer: &Issuer, configuration: &str, batch: usize, seed: u64) -
     let token: Value = serde_json::from_slice(&body).unwrap();
     let access_token = token["access_token"].as_str().unwrap().to_owned();
 
-    let (status, nonce) = json_call(issuer, Request::post("/default/nonce").body(Body::empty()).unwrap()).await;
+    let (status, nonce) =
+        json_call(issuer, Request::post("/default/nonce").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let nonce = nonce["c_nonce"].as_str().unwrap();
 
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    let holders: Vec<SoftwareSigner> = (0..batch).map(|_| SoftwareSigner::generate(&mut rng).unwrap()).collect();
+    let holders: Vec<SoftwareSigner> =
+        (0..batch).map(|_| SoftwareSigner::generate(&mut rng).unwrap()).collect();
     let proofs: Vec<String> = holders.iter().map(|holder| proof(holder, nonce)).collect();
     let (status, response) = json_call(
         issuer,
-        post_json("/default/credential", Some(&access_token), &json!({"credential_configuration_id": configuration, "proofs": {"jwt": proofs}})),
+        post_json(
+            "/default/credential",
+            Some(&access_token),
+            &json!({"credential_configuration_id": configuration, "proofs": {"jwt": proofs}}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{response}");
-    let credentials: Vec<String> =
-        response["credentials"].as_array().unwrap().iter().map(|c| c["credential"].as_str().unwrap().to_owned()).collect();
+    let credentials: Vec<String> = response["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["credential"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(credentials.len(), batch);
     (credentials, holders, access_token)
 }
@@ -155,7 +183,12 @@ async fn metadata_lists_every_configuration_under_the_tenant_path() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(metadata["credential_issuer"], "http://127.0.0.1:8080/default");
     assert_eq!(metadata["nonce_endpoint"], "http://127.0.0.1:8080/default/nonce");
-    for id in ["eu.europa.ec.eudi.pid_vc_sd_jwt", "eu.europa.ec.eudi.pid_mso_mdoc", "proof_of_age", "proof_of_age_vc_sd_jwt"] {
+    for id in [
+        "eu.europa.ec.eudi.pid_vc_sd_jwt",
+        "eu.europa.ec.eudi.pid_mso_mdoc",
+        "proof_of_age",
+        "proof_of_age_vc_sd_jwt",
+    ] {
         assert!(metadata["credential_configurations_supported"][id].is_object(), "{id} missing");
     }
     let (status, oauth) = json_call(&issuer, get("/.well-known/oauth-authorization-server/default")).await;
@@ -164,7 +197,8 @@ async fn metadata_lists_every_configuration_under_the_tenant_path() {
     let (status, jwks) = json_call(&issuer, get("/.well-known/jwt-vc-issuer/default")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(jwks["jwks"]["keys"][0]["crv"], "P-256");
-    let (status, type_metadata) = json_call(&issuer, get("/default/type-metadata/eu.europa.ec.eudi.pid_vc_sd_jwt")).await;
+    let (status, type_metadata) =
+        json_call(&issuer, get("/default/type-metadata/eu.europa.ec.eudi.pid_vc_sd_jwt")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(type_metadata["vct"], "urn:eudi:pid:1");
 }
@@ -193,7 +227,11 @@ async fn pid_sd_jwt_vc_end_to_end_verifies_against_the_tenant_ca() {
     // checked in the service tests); an unknown one is refused.
     let (status, error) = json_call(
         &issuer,
-        post_json("/default/notification", Some(&access_token), &json!({"notification_id": "nope", "event": "credential_accepted"})),
+        post_json(
+            "/default/notification",
+            Some(&access_token),
+            &json!({"notification_id": "nope", "event": "credential_accepted"}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -206,8 +244,13 @@ async fn pid_mdoc_and_age_proof_end_to_end() {
     let anchors = anchors(&issuer);
     let (credentials, holders, _) = obtain(&issuer, "eu.europa.ec.eudi.pid_mso_mdoc", 1, 2).await;
     let bytes = jose::base64url_decode(&credentials[0]).unwrap();
-    let document =
-        mdoc::verify_issuer_signed(&bytes, IssuerKeySource::Anchors(&anchors), &mdoc::VerifyOptions::default(), NOW).unwrap();
+    let document = mdoc::verify_issuer_signed(
+        &bytes,
+        IssuerKeySource::Anchors(&anchors),
+        &mdoc::VerifyOptions::default(),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(document.doc_type, "eu.europa.ec.eudi.pid.1");
     assert_eq!(&document.device_key, holders[0].public_key());
     assert_eq!(document.namespaces_json()["eu.europa.ec.eudi.pid.1"]["birth_date"], "1990-04-12");
@@ -215,8 +258,13 @@ async fn pid_mdoc_and_age_proof_end_to_end() {
     let (credentials, holders, _) = obtain(&issuer, "proof_of_age", 5, 3).await;
     for (credential, holder) in credentials.iter().zip(&holders) {
         let bytes = jose::base64url_decode(credential).unwrap();
-        let document =
-            mdoc::verify_issuer_signed(&bytes, IssuerKeySource::Anchors(&anchors), &mdoc::VerifyOptions::default(), NOW).unwrap();
+        let document = mdoc::verify_issuer_signed(
+            &bytes,
+            IssuerKeySource::Anchors(&anchors),
+            &mdoc::VerifyOptions::default(),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(document.doc_type, "eu.europa.ec.av.1");
         assert_eq!(&document.device_key, holder.public_key());
         let elements = &document.namespaces["eu.europa.ec.av.1"];
@@ -258,7 +306,8 @@ async fn offer_page_shows_a_qr_code_and_a_same_device_link() {
 #[tokio::test]
 async fn rejects_http_level_mistakes_with_error_json() {
     let issuer = issuer("errors").await;
-    let offer = json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}});
+    let offer =
+        json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}});
     let (status, error) = json_call(&issuer, post_json("/admin/v1/offers", Some("wrong"), &offer)).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
     let (status, _) = json_call(&issuer, post_json("/admin/v1/offers", None, &offer)).await;
@@ -277,12 +326,16 @@ async fn rejects_http_level_mistakes_with_error_json() {
         .body(Body::from("{not json"))
         .unwrap();
     let (status, error) = json_call(&issuer, request).await;
-    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_credential_request")));
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_credential_request"))
+    );
 
     let (status, error) = json_call(&issuer, post_json("/default/credential", None, &json!({}))).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 
-    let huge = json!({"credential_configuration_id": "proof_of_age", "proofs": {"jwt": ["x".repeat(300_000)]}});
+    let huge =
+        json!({"credential_configuration_id": "proof_of_age", "proofs": {"jwt": ["x".repeat(300_000)]}});
     let (status, error) = json_call(&issuer, post_json("/default/credential", Some("t"), &huge)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error["error"], "invalid_credential_request");

@@ -55,8 +55,15 @@ async fn create<S: Store>(
 ) -> Result<Response, WithStatus> {
     let Json(request) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidRequest))?;
     let now = state.clock.now();
-    let created =
-        offer::create_offer(&state.store, tenant, &request, state.offer_lifetime, now, &mut rand::rngs::OsRng).await?;
+    let created = offer::create_offer(
+        &state.store,
+        tenant,
+        &request,
+        state.offer_lifetime,
+        now,
+        &mut rand::rngs::OsRng,
+    )
+    .await?;
     let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
     let response = OfferCreated {
         offer_uri: offer::offer_uri(&credential_offer_uri),
@@ -75,5 +82,8 @@ fn authorize<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<(), W
 }
 
 fn unauthorized() -> WithStatus {
-    WithStatus(StatusCode::UNAUTHORIZED, ApiError::new(ErrorCode::InvalidToken, "a valid admin bearer token is required"))
+    WithStatus(
+        StatusCode::UNAUTHORIZED,
+        ApiError::new(ErrorCode::InvalidToken, "a valid admin bearer token is required"),
+    )
 }

@@ -24,7 +24,8 @@ pub async fn credential<S: Store>(
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let access_token = bearer(&headers)?;
-    let Json(request) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
+    let Json(request) =
+        body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
     let now = state.clock.now();
     let response = credential::issue_credentials(
         &state.store,
@@ -48,7 +49,8 @@ pub async fn notification<S: Store>(
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let access_token = bearer(&headers)?;
-    let Json(request) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidNotificationRequest))?;
+    let Json(request) =
+        body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidNotificationRequest))?;
     credential::notify(&state.store, &tenant, access_token, &request, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

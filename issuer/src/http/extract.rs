@@ -29,7 +29,10 @@ impl From<ApiError> for WithStatus {
 /// Looks up the tenant named in the path; an unknown one is a 404.
 pub fn tenant<S: Store>(state: &AppState<S>, id: &str) -> Result<std::sync::Arc<Tenant>, WithStatus> {
     state.tenants.get(id).cloned().ok_or_else(|| {
-        WithStatus(StatusCode::NOT_FOUND, ApiError::new(ErrorCode::InvalidRequest, format!("no credential issuer `{id}` here")))
+        WithStatus(
+            StatusCode::NOT_FOUND,
+            ApiError::new(ErrorCode::InvalidRequest, format!("no credential issuer `{id}` here")),
+        )
     })
 }
 
@@ -41,7 +44,9 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "an `Authorization: Bearer` access token is required"))
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidToken, "an `Authorization: Bearer` access token is required")
+        })
 }
 
 /// A JSON body that failed to parse, with the code the endpoint uses for malformed requests.

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::AppState;
 use super::extract::{WithStatus, form_rejection, tenant};
@@ -23,17 +23,27 @@ pub async fn token<S: Store>(
     let tenant = tenant(&state, &id)?;
     let Form(request) = form.map_err(form_rejection)?;
     let now = state.clock.now();
-    let response =
-        token::exchange_pre_authorized_code(&state.store, &tenant.id, &request, &state.lifetimes, now, &mut rand::rngs::OsRng)
-            .await?;
+    let response = token::exchange_pre_authorized_code(
+        &state.store,
+        &tenant.id,
+        &request,
+        &state.lifetimes,
+        now,
+        &mut rand::rngs::OsRng,
+    )
+    .await?;
     Ok(no_store(Json(response)))
 }
 
 /// The nonce endpoint: a fresh `c_nonce`.
-pub async fn nonce<S: Store>(State(state): State<Arc<AppState<S>>>, Path(id): Path<String>) -> Result<Response, WithStatus> {
+pub async fn nonce<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
-    let response = token::new_nonce(&state.store, &tenant.id, &state.lifetimes, now, &mut rand::rngs::OsRng).await?;
+    let response =
+        token::new_nonce(&state.store, &tenant.id, &state.lifetimes, now, &mut rand::rngs::OsRng).await?;
     Ok(no_store(Json(response)))
 }
 
