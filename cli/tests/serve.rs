@@ -1,0 +1,208 @@
+//! Runs real `segl serve` processes: the embedded defaults on a fresh data directory, and two
+//! nodes sharing one PostgreSQL database — an offer created on one is redeemed on the other, one
+//! pre-authorized code redeemed concurrently on both succeeds exactly once, and a nonce is usable
+//! exactly once across both.
+
+// Helpers outside `#[test]` functions panic on a broken run, which is what a test wants.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rand::SeedableRng as _;
+use segl_credential::clock::{Clock as _, SystemClock};
+use segl_credential::jose::{self, KeyReference};
+use segl_credential::keys::SoftwareSigner;
+use serde_json::{Value, json};
+
+const ADMIN: &str = "test-admin-token";
+const PRE_AUTH: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+/// A `segl serve` child process, killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(data_dir: &Path, public_url: &str, database_url: Option<&str>) -> Node {
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_segl"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", public_url])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("SEGL_ADMIN_TOKEN", ADMIN)
+        .env("SEGL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let node = Node { child: command.spawn().unwrap(), base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client.get(format!("{}/health", node.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return node;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("segl serve did not come up on {}", node.base);
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("segl-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn create_offer(node: &Node, tx_code: bool) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/admin/v1/offers", node.base))
+        .bearer_auth(ADMIN)
+        .json(&json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-05-17"}, "tx_code": tx_code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn redeem(node: &Node, code: &str, tx_code: Option<&str>) -> reqwest::Response {
+    let mut form = vec![("grant_type", PRE_AUTH), ("pre-authorized_code", code)];
+    if let Some(tx_code) = tx_code {
+        form.push(("tx_code", tx_code));
+    }
+    reqwest::Client::new().post(format!("{}/default/token", node.base)).form(&form).send().await.unwrap()
+}
+
+async fn nonce(node: &Node) -> String {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/default/nonce", node.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["c_nonce"].as_str().unwrap().to_owned()
+}
+
+fn proof(holder: &SoftwareSigner, issuer_id: &str, nonce: &str) -> String {
+    let header = jose::header("openid4vci-proof+jwt", holder, KeyReference::Jwk).unwrap();
+    // The server runs on the wall clock, so the proof is dated by it too.
+    let now = SystemClock.now();
+    let claims = json!({"aud": issuer_id, "iat": now, "nonce": nonce});
+    jose::sign_compact(header, claims.to_string().as_bytes(), holder).unwrap()
+}
+
+async fn credential(node: &Node, token: &str, proofs: &[String]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/default/credential", node.base))
+        .bearer_auth(token)
+        .json(&json!({"credential_configuration_id": "proof_of_age", "proofs": {"jwt": proofs}}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn embedded_defaults_generate_keys_and_issue() {
+    let dir = temp_dir("defaults");
+    let node = start(&dir, "http://127.0.0.1:8080", None).await;
+    for file in
+        ["segl.db", "tenants/default/ca.pem", "tenants/default/issuer.pem", "tenants/default/issuer-key.pem"]
+    {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    let offer = create_offer(&node, false).await;
+    let code = offer["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"].as_str().unwrap();
+    let token: Value = redeem(&node, code, None).await.json().await.unwrap();
+    let holder = SoftwareSigner::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(1)).unwrap();
+    let nonce = nonce(&node).await;
+    let (status, body) = credential(
+        &node,
+        token["access_token"].as_str().unwrap(),
+        &[proof(&holder, "http://127.0.0.1:8080/default", &nonce)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
+    drop(node);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh schema in the test PostgreSQL database, so parallel runs do not meet.
+fn postgres_schema() -> (String, String) {
+    let base = std::env::var("SEGL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("segl_serve_{}_{}", std::process::id(), free_port());
+    let status =
+        Command::new("psql").arg(&base).args(["-q", "-c", &format!("CREATE SCHEMA {schema}")]).status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "PostgreSQL at {base} is needed (scripts/test starts one; set SEGL_TEST_POSTGRES_URL)"
+    );
+    let joiner = if base.contains('?') { '&' } else { '?' };
+    (format!("{base}{joiner}options=-c%20search_path%3D{schema}"), schema)
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_postgres_share_offers_codes_and_nonces() {
+    let (database_url, schema) = postgres_schema();
+    let dir = temp_dir("two-nodes");
+    // One public URL for both nodes, as behind a load balancer; the second node starts on the keys
+    // the first generated.
+    let public_url = "http://127.0.0.1:8080";
+    let a = start(&dir, public_url, Some(&database_url)).await;
+    let b = start(&dir, public_url, Some(&database_url)).await;
+
+    // An offer created on A is served by reference on B.
+    let offer = create_offer(&a, true).await;
+    let offer_path =
+        offer["credential_offer_uri"].as_str().unwrap().trim_start_matches(public_url).to_owned();
+    let served: Value = reqwest::get(format!("{}{offer_path}", b.base)).await.unwrap().json().await.unwrap();
+    let code = served["grants"][PRE_AUTH]["pre-authorized_code"].as_str().unwrap().to_owned();
+    assert_eq!(code, offer["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"].as_str().unwrap());
+    let tx_code = offer["tx_code"].as_str().unwrap().to_owned();
+
+    // The same code redeemed concurrently on both: exactly one access token.
+    let (on_a, on_b) = tokio::join!(redeem(&a, &code, Some(&tx_code)), redeem(&b, &code, Some(&tx_code)));
+    let statuses = [on_a.status().as_u16(), on_b.status().as_u16()];
+    let bodies: [Value; 2] = [on_a.json().await.unwrap(), on_b.json().await.unwrap()];
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?} {bodies:?}");
+    let loser = bodies.iter().find(|body| body.get("error").is_some()).unwrap();
+    assert_eq!(loser["error"], "invalid_grant");
+    let token = bodies.iter().find_map(|body| body["access_token"].as_str()).unwrap().to_owned();
+
+    // A nonce from A is consumed on B, once.
+    let holder = SoftwareSigner::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(2)).unwrap();
+    let nonce = nonce(&a).await;
+    let issuer_id = format!("{public_url}/default");
+    let (status, body) = credential(&b, &token, &[proof(&holder, &issuer_id, &nonce)]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = credential(&a, &token, &[proof(&holder, &issuer_id, &nonce)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_nonce")));
+
+    drop((a, b));
+    let _ = Command::new("psql")
+        .arg(
+            std::env::var("SEGL_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+        )
+        .args(["-q", "-c", &format!("DROP SCHEMA {schema} CASCADE")])
+        .status();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
