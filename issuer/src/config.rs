@@ -161,7 +161,8 @@ pub struct TenantConfig {
 }
 
 impl Default for TenantConfig {
-    /// The embedded default tenant `default`, offering the four built-in configurations.
+    /// The embedded default tenant `default`, offering the four built-in configurations and a
+    /// configured attestation type (digital fuldmagt).
     fn default() -> Self {
         TenantConfig {
             id: "default".into(),
@@ -172,9 +173,22 @@ impl Default for TenantConfig {
             pid_mso_mdoc: Some(PidOptions::default()),
             proof_of_age: Some(AgeOptions::default()),
             proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
-            attestations: Vec::new(),
+            attestations: default_attestations(),
         }
     }
+}
+
+/// The default tenant's attestation types, from the embedded configuration text
+/// `config/default_attestations.toml` (a unit test checks that it parses and validates).
+fn default_attestations() -> Vec<AttestationConfig> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Embedded {
+        attestations: Vec<AttestationConfig>,
+    }
+    toml::from_str::<Embedded>(include_str!("config/default_attestations.toml"))
+        .map(|embedded| embedded.attestations)
+        .unwrap_or_default()
 }
 
 /// Builds a [`Localized`] from `(locale, text)` pairs.

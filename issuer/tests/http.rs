@@ -108,9 +108,24 @@ async fn obtain(
     batch: usize,
     seed: u64,
 ) -> (Vec<String>, Vec<SoftwareSigner>, String) {
+    obtain_with(issuer, configuration, pid_claims(), batch, seed).await
+}
+
+/// [`obtain`] with the offer's claims given.
+async fn obtain_with(
+    issuer: &Issuer,
+    configuration: &str,
+    claims: Value,
+    batch: usize,
+    seed: u64,
+) -> (Vec<String>, Vec<SoftwareSigner>, String) {
     let (status, created) = json_call(
         issuer,
-        post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": [configuration], "claims": pid_claims(), "tx_code": true})),
+        post_json(
+            "/admin/v1/offers",
+            Some(TOKEN),
+            &json!({"credential_configuration_ids": [configuration], "claims": claims, "tx_code": true}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -284,6 +299,43 @@ async fn pid_mdoc_and_age_proof_end_to_end() {
     let verified = sd_jwt::verify(&credentials[0], &options).unwrap();
     assert_eq!(verified.claims["age_equal_or_over"]["18"], true);
     assert!(verified.claims.get("birthdate").is_none());
+}
+
+/// The attestation type the default tenant defines purely in configuration (digital fuldmagt).
+#[tokio::test]
+async fn configured_attestation_end_to_end_in_both_formats() {
+    let issuer = issuer("fuldmagt").await;
+    let anchors = anchors(&issuer);
+    let claims = json!({
+        "principal": {"name": "Jens Hansen"}, "representative": {"name": "Freja Nielsen"},
+        "scope": ["skat", "bank"], "valid_from": "2026-12-01", "source": "Digital Fuldmagt"
+    });
+    let (credentials, holders, _) = obtain_with(&issuer, "dk.fuldmagt_vc_sd_jwt", claims.clone(), 1, 5).await;
+    let clock = FixedClock(NOW);
+    let options = sd_jwt::VerifyOptions {
+        issuer_key: IssuerKeySource::Anchors(&anchors),
+        clock: &clock,
+        skew: 60,
+        typ: ExpectedTyp::SdJwtVc { accept_legacy_vc_sd_jwt: false },
+        key_binding: KeyBindingPolicy::Forbidden,
+    };
+    let verified = sd_jwt::verify(&credentials[0], &options).unwrap();
+    assert_eq!(verified.claims["vct"], "urn:dk:attestation:fuldmagt:1");
+    assert_eq!(verified.claims["representative"]["name"], "Freja Nielsen");
+    assert_eq!(verified.claims["scope"], json!(["skat", "bank"]));
+    assert_eq!(verified.claims["cnf"]["jwk"], holders[0].public_key().to_jwk());
+
+    let (credentials, _, _) = obtain_with(&issuer, "dk.fuldmagt_mso_mdoc", claims, 1, 6).await;
+    let bytes = jose::base64url_decode(&credentials[0]).unwrap();
+    let document = mdoc::verify_issuer_signed(
+        &bytes,
+        IssuerKeySource::Anchors(&anchors),
+        &mdoc::VerifyOptions::default(),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(document.doc_type, "dk.fuldmagt.1");
+    assert_eq!(document.namespaces_json()["dk.fuldmagt.1"]["valid_from"], "2026-12-01");
 }
 
 #[tokio::test]

@@ -142,10 +142,20 @@ fn full_pid() -> InputClaims {
 }
 
 #[test]
-fn default_catalog_has_the_four_builtins() {
+fn default_catalog_has_the_four_builtins_and_the_configured_fuldmagt() {
     let catalog = default_catalog();
     let ids: Vec<&str> = catalog.configurations().iter().map(CredentialConfiguration::id).collect();
-    assert_eq!(ids, [PID_SD_JWT_ID, PID_MDOC_ID, AGE_MDOC_ID, AGE_SD_JWT_ID]);
+    assert_eq!(
+        ids,
+        [
+            PID_SD_JWT_ID,
+            PID_MDOC_ID,
+            AGE_MDOC_ID,
+            AGE_SD_JWT_ID,
+            "dk.fuldmagt_vc_sd_jwt",
+            "dk.fuldmagt_mso_mdoc"
+        ]
+    );
     assert_eq!(catalog.get(AGE_MDOC_ID).unwrap().batch_size(), 30);
     assert_eq!(catalog.batch_size(), 30);
     assert_eq!(catalog.by_scope("proof_of_age").unwrap().doctype(), Some("eu.europa.ec.av.1"));

@@ -265,3 +265,16 @@ fn validate_after_changes_catches_them() {
     config.tenants.push(TenantConfig::default());
     assert!(matches!(config.validate(), Err(ConfigError::Invalid { key, .. }) if key == "tenants[1].id"));
 }
+
+#[test]
+fn embedded_default_tenant_offers_a_configured_attestation() {
+    let tenant = TenantConfig::default();
+    assert_eq!(tenant.attestations.len(), 1, "config/default_attestations.toml did not parse");
+    assert_eq!(tenant.attestations[0].id, "dk_fuldmagt");
+    let config = Config::from_sources(None, &Default::default(), &Overrides::default()).unwrap();
+    let ids = config.tenants[0].builtin_configuration_ids();
+    assert_eq!(ids.len(), 4);
+    let ids: Vec<String> =
+        config.tenants[0].attestations[0].configuration_ids().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(ids, vec!["dk.fuldmagt_vc_sd_jwt".to_owned(), "dk.fuldmagt_mso_mdoc".to_owned()]);
+}
