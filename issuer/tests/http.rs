@@ -399,3 +399,82 @@ async fn rejects_http_level_mistakes_with_error_json() {
     let (status, error) = json_call(&issuer, request).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
 }
+
+/// Two tenants on one deployment (a PID provider and a municipality): each has its own issuer
+/// identifier, keys and catalogue, and nothing of one is reachable through the other.
+#[tokio::test]
+async fn tenants_are_isolated() {
+    let data_dir = std::env::temp_dir().join(format!("segl-http-tenants-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let file = r#"
+        [[tenants]]
+        id = "pid"
+        name = { en = "PID provider" }
+        [tenants.proof_of_age]
+
+        [[tenants]]
+        id = "kommune"
+        name = { da = "Kommunen", en = "The municipality" }
+        [tenants.proof_of_age_vc_sd_jwt]
+    "#;
+    let mut config = Config::from_sources(Some(file), &Default::default(), &Default::default()).unwrap();
+    config.data_dir = data_dir.clone();
+    config.database_url = Some("sqlite::memory:".into());
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+    let (state, _) =
+        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
+    let pid_key = state.tenants["pid"].signer.public_key().clone();
+    assert_ne!(&pid_key, state.tenants["kommune"].signer.public_key());
+    let issuer = Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir };
+
+    // Each catalogue is its own.
+    let (_, pid) = json_call(&issuer, get("/.well-known/openid-credential-issuer/pid")).await;
+    let (_, kommune) = json_call(&issuer, get("/.well-known/openid-credential-issuer/kommune")).await;
+    assert_eq!(pid["credential_issuer"], "http://127.0.0.1:8080/pid");
+    assert!(pid["credential_configurations_supported"]["proof_of_age"].is_object());
+    assert!(pid["credential_configurations_supported"]["proof_of_age_vc_sd_jwt"].is_null());
+    assert!(kommune["credential_configurations_supported"]["proof_of_age"].is_null());
+
+    // With several tenants the unscoped admin form refuses; the scoped one works.
+    let offer =
+        json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}});
+    let (status, _) = json_call(&issuer, post_json("/admin/v1/offers", Some(TOKEN), &offer)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, error) =
+        json_call(&issuer, post_json("/admin/v1/tenants/kommune/offers", Some(TOKEN), &offer)).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    let (status, created) =
+        json_call(&issuer, post_json("/admin/v1/tenants/pid/offers", Some(TOKEN), &offer)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let offer_id = created["offer_id"].as_str().unwrap();
+    let code = created["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+        ["pre-authorized_code"]
+        .as_str()
+        .unwrap();
+
+    // The offer, its code and the token it yields are invisible through the other tenant.
+    let (status, _) = json_call(&issuer, get(&format!("/kommune/offers/{offer_id}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let form = |tenant: &str| {
+        Request::post(format!("/{tenant}/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code={code}"
+            )))
+            .unwrap()
+    };
+    let (status, error) = json_call(&issuer, form("kommune")).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (status, token) = json_call(&issuer, form("pid")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, error) = json_call(
+        &issuer,
+        post_json(
+            "/kommune/credential",
+            token["access_token"].as_str(),
+            &json!({"credential_configuration_id": "proof_of_age_vc_sd_jwt", "proofs": {"jwt": ["x"]}}),
+        ),
+    )
+    .await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+}
