@@ -206,3 +206,45 @@ async fn two_nodes_on_one_postgres_share_offers_codes_and_nonces() {
         .status();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The offer page in a real browser (Debian's Chromium, headless): the QR code renders and the
+/// same-device link carries the offer URI. The screenshot is left in the temp folder for people.
+#[tokio::test]
+async fn offer_page_renders_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .expect("Chromium is needed for the page test (scripts/test installs Debian's chromium)");
+    let dir = temp_dir("browser");
+    let node = start(&dir, "http://127.0.0.1:8080", None).await;
+    let offer = create_offer(&node, true).await;
+    let page = offer["page_url"].as_str().unwrap().replace("http://127.0.0.1:8080", &node.base);
+    let profile = dir.join("chromium-profile");
+    let screenshot = std::env::temp_dir().join("segl-offer-page.png");
+    let browser = |extra: &[String]| {
+        let output = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+            ])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&page)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    };
+    let dom = String::from_utf8(browser(&["--dump-dom".into()]).stdout).unwrap();
+    assert!(dom.contains("<svg"), "no QR code in the rendered page");
+    let expected_link = format!("href=\"{}\"", offer["offer_uri"].as_str().unwrap());
+    assert!(dom.contains(&expected_link), "same-device link missing: {dom}");
+    browser(&[format!("--screenshot={}", screenshot.display()), "--window-size=600,700".into()]);
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 5_000, "screenshot is empty");
+    drop(node);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
