@@ -11,13 +11,30 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::{WithStatus, bearer, json_rejection, tenant};
 use super::{ApiError, AppState};
-use crate::protocol::{ErrorCode, OfferCreated, OfferRequest};
+use crate::protocol::{ErrorCode, ErrorResponse, OfferCreated, OfferRequest};
 use crate::service::offer;
 use crate::service::tenant::Tenant;
 use crate::store::{SecretHash, Store};
 
 /// `POST /admin/v1/offers`: an offer from the only tenant (deployments with several tenants use
 /// the tenant-scoped form).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/offers",
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body(content = OfferRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The offer was created; `Cache-Control: no-store`", body = OfferCreated,
+            content_type = "application/json"),
+        (status = 400, description = "`invalid_request`: unknown configuration, claims that do not fit it, \
+            or (on the un-scoped form) a deployment with several tenants", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`: the admin bearer token is missing or wrong", body = ErrorResponse, content_type = "application/json"),
+        (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn create_offer<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     headers: HeaderMap,
@@ -37,6 +54,25 @@ pub async fn create_offer<S: Store>(
 }
 
 /// `POST /admin/v1/tenants/{tenant}/offers`: an offer from one tenant.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/offers",
+    tag = "admin",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    security(("bearer" = [])),
+    request_body(content = OfferRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The offer was created; `Cache-Control: no-store`", body = OfferCreated,
+            content_type = "application/json"),
+        (status = 400, description = "`invalid_request`: unknown configuration, claims that do not fit it, \
+            or (on the un-scoped form) a deployment with several tenants", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`: the admin bearer token is missing or wrong", body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn create_tenant_offer<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,

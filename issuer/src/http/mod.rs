@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod metadata;
 mod offers;
+pub mod openapi;
 mod token;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use segl_credential::clock::Clock;
 
 pub use error::ApiError;
@@ -45,23 +46,137 @@ pub struct AppState<S> {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The issuer's router: metadata, the OpenID4VCI endpoints of every tenant, and the admin API.
+/// An HTTP method a route answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteMethod {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl RouteMethod {
+    /// The method's name as an OpenAPI Path Item field names it (`get`, `post`).
+    pub fn openapi_name(self) -> &'static str {
+        match self {
+            RouteMethod::Get => "get",
+            RouteMethod::Post => "post",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            RouteMethod::Get => MethodFilter::GET,
+            RouteMethod::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// The handler behind a route; [`app`] maps each to its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Liveness.
+    Health,
+    /// Readiness (the database answers).
+    Ready,
+    /// This API's OpenAPI document.
+    OpenApi,
+    /// Credential Issuer Metadata (OpenID4VCI 1.0 §12.2).
+    CredentialIssuerMetadata,
+    /// OAuth Authorization Server Metadata (RFC 8414).
+    AuthorizationServerMetadata,
+    /// JWT VC Issuer Metadata (SD-JWT VC §4).
+    JwtVcIssuerMetadata,
+    /// SD-JWT VC Type Metadata of one configuration.
+    TypeMetadata,
+    /// The token endpoint (OpenID4VCI 1.0 §6).
+    Token,
+    /// The nonce endpoint (OpenID4VCI 1.0 §7).
+    Nonce,
+    /// The credential endpoint (OpenID4VCI 1.0 §8).
+    Credential,
+    /// The notification endpoint (OpenID4VCI 1.0 §11).
+    Notification,
+    /// A Credential Offer by reference (OpenID4VCI 1.0 §4.1.3).
+    OfferByReference,
+    /// The HTML page showing an offer.
+    OfferPage,
+    /// Admin: create an offer from the only tenant.
+    AdminCreateOffer,
+    /// Admin: create an offer from a named tenant.
+    AdminCreateTenantOffer,
+}
+
+/// One route: method, axum path template and handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The method.
+    pub method: RouteMethod,
+    /// The path template, `{name}` marking a path parameter (axum 0.8 and OpenAPI agree on it).
+    pub path: &'static str,
+    /// The handler.
+    pub endpoint: Endpoint,
+}
+
+const fn route(method: RouteMethod, path: &'static str, endpoint: Endpoint) -> Route {
+    Route { method, path, endpoint }
+}
+
+/// Every route the issuer serves: the one list [`app`] builds the router from, and the list the
+/// OpenAPI document is checked against.
+pub const ROUTES: &[Route] = &[
+    route(RouteMethod::Get, "/health", Endpoint::Health),
+    route(RouteMethod::Get, "/ready", Endpoint::Ready),
+    route(RouteMethod::Get, "/openapi.json", Endpoint::OpenApi),
+    route(
+        RouteMethod::Get,
+        "/.well-known/openid-credential-issuer/{tenant}",
+        Endpoint::CredentialIssuerMetadata,
+    ),
+    route(
+        RouteMethod::Get,
+        "/.well-known/oauth-authorization-server/{tenant}",
+        Endpoint::AuthorizationServerMetadata,
+    ),
+    route(RouteMethod::Get, "/.well-known/jwt-vc-issuer/{tenant}", Endpoint::JwtVcIssuerMetadata),
+    route(RouteMethod::Get, "/{tenant}/type-metadata/{configuration}", Endpoint::TypeMetadata),
+    route(RouteMethod::Post, "/{tenant}/token", Endpoint::Token),
+    route(RouteMethod::Post, "/{tenant}/nonce", Endpoint::Nonce),
+    route(RouteMethod::Post, "/{tenant}/credential", Endpoint::Credential),
+    route(RouteMethod::Post, "/{tenant}/notification", Endpoint::Notification),
+    route(RouteMethod::Get, "/{tenant}/offers/{offer}", Endpoint::OfferByReference),
+    route(RouteMethod::Get, "/{tenant}/offers/{offer}/page", Endpoint::OfferPage),
+    route(RouteMethod::Post, "/admin/v1/offers", Endpoint::AdminCreateOffer),
+    route(RouteMethod::Post, "/admin/v1/tenants/{tenant}/offers", Endpoint::AdminCreateTenantOffer),
+];
+
+/// The issuer's router: metadata, the OpenID4VCI endpoints of every tenant, and the admin API,
+/// built from [`ROUTES`].
 pub fn app<S: Store>(state: Arc<AppState<S>>) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(metadata::ready::<S>))
-        .route("/.well-known/openid-credential-issuer/{tenant}", get(metadata::credential_issuer::<S>))
-        .route("/.well-known/oauth-authorization-server/{tenant}", get(metadata::authorization_server::<S>))
-        .route("/.well-known/jwt-vc-issuer/{tenant}", get(metadata::jwt_vc_issuer::<S>))
-        .route("/{tenant}/type-metadata/{configuration}", get(metadata::type_metadata::<S>))
-        .route("/{tenant}/token", post(token::token::<S>))
-        .route("/{tenant}/nonce", post(token::nonce::<S>))
-        .route("/{tenant}/credential", post(credential::credential::<S>))
-        .route("/{tenant}/notification", post(credential::notification::<S>))
-        .route("/{tenant}/offers/{offer}", get(offers::by_reference::<S>))
-        .route("/{tenant}/offers/{offer}/page", get(offers::page::<S>))
-        .route("/admin/v1/offers", post(admin::create_offer::<S>))
-        .route("/admin/v1/tenants/{tenant}/offers", post(admin::create_tenant_offer::<S>))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| router.route(route.path, method_router::<S>(route)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
+    let method = route.method.filter();
+    match route.endpoint {
+        Endpoint::Health => on(method, metadata::health),
+        Endpoint::Ready => on(method, metadata::ready::<S>),
+        Endpoint::OpenApi => on(method, openapi::openapi_json),
+        Endpoint::CredentialIssuerMetadata => on(method, metadata::credential_issuer::<S>),
+        Endpoint::AuthorizationServerMetadata => on(method, metadata::authorization_server::<S>),
+        Endpoint::JwtVcIssuerMetadata => on(method, metadata::jwt_vc_issuer::<S>),
+        Endpoint::TypeMetadata => on(method, metadata::type_metadata::<S>),
+        Endpoint::Token => on(method, token::token::<S>),
+        Endpoint::Nonce => on(method, token::nonce::<S>),
+        Endpoint::Credential => on(method, credential::credential::<S>),
+        Endpoint::Notification => on(method, credential::notification::<S>),
+        Endpoint::OfferByReference => on(method, offers::by_reference::<S>),
+        Endpoint::OfferPage => on(method, offers::page::<S>),
+        Endpoint::AdminCreateOffer => on(method, admin::create_offer::<S>),
+        Endpoint::AdminCreateTenantOffer => on(method, admin::create_tenant_offer::<S>),
+    }
 }

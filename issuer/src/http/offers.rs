@@ -10,11 +10,25 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::extract::{WithStatus, tenant};
 use super::token::no_store;
+use crate::protocol::{CredentialOffer, ErrorResponse};
 use crate::service::offer;
 use crate::store::Store;
 
 /// `GET /{tenant}/offers/{offer}`: the Credential Offer as JSON (OpenID4VCI 1.0 §4.1.3); 404
 /// once it is used, expired or unknown.
+#[utoipa::path(
+    get,
+    path = "/{tenant}/offers/{offer}",
+    tag = "oid4vci",
+    operation_id = "offer_by_reference",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier"), ("offer" = String, Path, description = "The offer id, `offer_id` of the admin API's answer")),
+    responses(
+        (status = 200, description = "The Credential Offer (OpenID4VCI 1.0 §4.1.1), fetched through its \
+            `credential_offer_uri`; `Cache-Control: no-store`", body = CredentialOffer,
+            content_type = "application/json"),
+        (status = 404, description = "No such tenant, or the offer is unknown, used or expired", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn by_reference<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path((id, offer_id)): Path<(String, String)>,
@@ -28,6 +42,18 @@ pub async fn by_reference<S: Store>(
 
 /// `GET /{tenant}/offers/{offer}/page`: an HTML page with the offer as a QR code (cross-device)
 /// and as a link (same device).
+#[utoipa::path(
+    get,
+    path = "/{tenant}/offers/{offer}/page",
+    tag = "oid4vci",
+    operation_id = "offer_page",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier"), ("offer" = String, Path, description = "The offer id, `offer_id` of the admin API's answer")),
+    responses(
+        (status = 200, description = "An HTML page with the `openid-credential-offer://` link as a QR code \
+            and as a button", body = String, content_type = "text/html"),
+        (status = 404, description = "No such tenant, or the offer is unknown, used or expired", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path((id, offer_id)): Path<(String, String)>,

@@ -10,11 +10,30 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::extract::{WithStatus, form_rejection, tenant};
-use crate::protocol::TokenRequest;
+use crate::protocol::{ErrorResponse, NonceResponse, TokenRequest, TokenResponse};
 use crate::service::token;
 use crate::store::Store;
 
 /// The token endpoint: pre-authorized code (and transaction code) for an access token.
+#[utoipa::path(
+    post,
+    path = "/{tenant}/token",
+    tag = "oid4vci",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
+        description = "Token Request (OpenID4VCI 1.0 §6.1) with grant type \
+            `urn:ietf:params:oauth:grant-type:pre-authorized_code`"),
+    responses(
+        (status = 200, description = "Token Response (RFC 6749 §5.1); `Cache-Control: no-store`",
+            body = TokenResponse, content_type = "application/json"),
+        (status = 400, description = "`invalid_request`, `invalid_grant` (unknown, expired or used code, wrong \
+            `tx_code`) or `unsupported_grant_type` (RFC 6749 §5.2)", body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn token<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
@@ -36,6 +55,18 @@ pub async fn token<S: Store>(
 }
 
 /// The nonce endpoint: a fresh `c_nonce`.
+#[utoipa::path(
+    post,
+    path = "/{tenant}/nonce",
+    tag = "oid4vci",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    responses(
+        (status = 200, description = "Nonce Response (OpenID4VCI 1.0 §7.2); `Cache-Control: no-store`",
+            body = NonceResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
 pub async fn nonce<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,

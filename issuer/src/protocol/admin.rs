@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::CredentialOffer;
 
 /// A request to create a pre-authorized Credential Offer.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
     /// The configurations to offer (keys of `credential_configurations_supported`), at least
@@ -16,6 +16,7 @@ pub struct OfferRequest {
     pub credential_configuration_ids: Vec<String>,
     /// The claims to issue, keyed by PID rulebook data identifiers (or by the configured claim
     /// names of an attestation); valid for every requested configuration.
+    #[schema(value_type = Object)]
     pub claims: Map<String, Value>,
     /// Protect the pre-authorized code with a numeric transaction code (OpenID4VCI 1.0 §4.1.1
     /// `tx_code`) that the authority delivers to the user out of band.
@@ -24,7 +25,7 @@ pub struct OfferRequest {
 }
 
 /// The answer to an [`OfferRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OfferCreated {
     /// The offer's opaque id.
     pub offer_id: String,
@@ -34,6 +35,7 @@ pub struct OfferCreated {
     pub offer_uri: String,
     /// The transaction code to deliver to the user out of band, when one was requested.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub tx_code: Option<String>,
     /// A web page showing the offer as a QR code and a link.
     pub page_url: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The nonce endpoint's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NonceResponse {
     /// A fresh, unpredictable, single-use nonce for key proofs.
     pub c_nonce: String,
@@ -11,7 +11,7 @@ pub struct NonceResponse {
 
 /// A credential request. Exactly one of `credential_identifier` and
 /// `credential_configuration_id` must be present (checked by the service, not here).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialRequest {
     /// An identifier from the token response's `authorization_details`.
@@ -21,11 +21,12 @@ pub struct CredentialRequest {
     /// Key proofs, one credential per proven key.
     pub proofs: Option<Proofs>,
     /// Response encryption parameters (not supported yet: refused when present).
+    #[schema(value_type = Option<Object>)]
     pub credential_response_encryption: Option<serde_json::Value>,
 }
 
 /// The `proofs` object: exactly one proof type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proofs {
     /// `jwt` proofs (`typ: openid4vci-proof+jwt`).
@@ -35,14 +36,14 @@ pub struct Proofs {
 }
 
 /// One issued credential: an SD-JWT VC compact string, or base64url CBOR `IssuerSigned`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuedCredential {
     /// The credential.
     pub credential: String,
 }
 
 /// A credential response with the credentials issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialResponse {
     /// The credentials, one per proof.
     pub credentials: Vec<IssuedCredential>,
@@ -51,7 +52,7 @@ pub struct CredentialResponse {
 }
 
 /// What happened to an issued credential, reported by the wallet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationEvent {
     /// The wallet stored the credential.
@@ -74,7 +75,7 @@ impl NotificationEvent {
 }
 
 /// A notification request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 pub struct NotificationRequest {
     /// From the credential response.
     pub notification_id: String,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Every error code the issuer sends, named as the specifications name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// RFC 6749: malformed request, missing or unexpected parameter (e.g. `tx_code`).
@@ -40,11 +40,12 @@ pub enum ErrorCode {
 }
 
 /// The JSON body of an error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorResponse {
     /// The error code.
     pub error: ErrorCode,
     /// What was wrong, for the developer of the client.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error_description: Option<String>,
 }

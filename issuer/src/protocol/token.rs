@@ -3,19 +3,21 @@
 use serde::{Deserialize, Serialize};
 
 /// A token request as form fields. Only the fields of the pre-authorized code grant are read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// The grant type.
     pub grant_type: String,
     /// The pre-authorized code from the offer.
     #[serde(rename = "pre-authorized_code")]
+    #[schema(nullable = false)]
     pub pre_authorized_code: Option<String>,
     /// The transaction code the user typed.
+    #[schema(nullable = false)]
     pub tx_code: Option<String>,
 }
 
 /// A successful token response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The access token for the credential endpoint.
     pub access_token: String,
