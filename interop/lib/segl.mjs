@@ -45,10 +45,14 @@ export async function startSegl() {
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
   const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })))
+  // Never leave the server behind, even when the test process dies without running its hooks.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
   let spawnError
   child.once('error', (error) => (spawnError = error))
 
   const stop = async () => {
+    process.removeListener('exit', killOnExit)
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000)

@@ -2,9 +2,11 @@
 // a running `segl serve` through the pre-authorized code flow, and independent verifier libraries
 // (@sd-jwt/sd-jwt-vc, @animo-id/mdoc) accept what it issued, chained to the tenant's dev CA.
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { Openid4vciRetrieveCredentialsError } from '@openid4vc/openid4vci'
+import { after, describe, test } from 'node:test'
+import { Oauth2ClientErrorResponseError } from '@openid4vc/oauth2'
+import { Openid4vciRetrieveCredentialsError, Openid4vciVersion } from '@openid4vc/openid4vci'
 import { startSegl } from '../lib/segl.mjs'
+import { createWallet } from '../lib/wallet.mjs'
 import { explain, obtainCredentials, redeemOffer, requestCredentials, signProofs } from '../lib/flow.mjs'
 import { verifyMdoc, verifySdJwtVc } from '../lib/verify.mjs'
 
@@ -21,15 +23,10 @@ const PID = {
   issuing_country: 'DK',
 }
 
-let segl
-
-before(async () => {
-  segl = await startSegl()
-})
-
-after(async () => {
-  await segl?.stop()
-})
+// Started at the top level, not in a before() hook: a server that does not come up then fails the
+// file, which the runner counts as a failed test (a failed hook left `# fail 0`).
+const segl = await startSegl()
+after(() => segl.stop())
 
 /** Creates an offer with a tx_code through the admin API and checks its shape. */
 async function offer(configurationId) {
@@ -48,17 +45,22 @@ async function issue(configurationId, batch) {
   const grant = result.credentialOffer.grants['urn:ietf:params:oauth:grant-type:pre-authorized_code']
   assert.equal(grant.tx_code.length, 6)
   assert.equal(result.issuerMetadata.credentialIssuer.credential_issuer, segl.issuerId)
+  // The library reads the metadata as OpenID4VCI 1.0 (and so sends 1.0 credential requests:
+  // credential_configuration_id and `proofs`), not as one of the drafts it also speaks.
+  assert.equal(result.issuerMetadata.originalDraftVersion, Openid4vciVersion.V1)
+  assert.equal(result.accessTokenResponse.token_type, 'Bearer')
   assert.ok(result.accessTokenResponse.access_token)
   assert.equal(result.credentialResponse.credentials.length, batch, 'one credential per proof')
-  // The wallet library's notification call, with the id the issuer gave.
-  if (result.credentialResponse.notification_id) {
-    const sent = await result.client.sendNotification({
-      issuerMetadata: result.issuerMetadata,
-      accessToken: result.accessTokenResponse.access_token,
-      notification: { notificationId: result.credentialResponse.notification_id, event: 'credential_accepted' },
-    })
-    assert.equal(sent.response.status, 204)
-  }
+  // Segl advertises a notification endpoint and hands out an id; the library's notification call
+  // with it gets 204 (OpenID4VCI 1.0 §11.2).
+  assert.ok(result.issuerMetadata.credentialIssuer.notification_endpoint)
+  assert.equal(typeof result.credentialResponse.notification_id, 'string')
+  const sent = await result.client.sendNotification({
+    issuerMetadata: result.issuerMetadata,
+    accessToken: result.accessTokenResponse.access_token,
+    notification: { notificationId: result.credentialResponse.notification_id, event: 'credential_accepted' },
+  })
+  assert.equal(sent.response.status, 204)
   const configuration = result.issuerMetadata.credentialIssuer.credential_configurations_supported[configurationId]
   return { ...result, configuration, credentials: result.credentialResponse.credentials.map((c) => c.credential) }
 }
@@ -214,5 +216,35 @@ describe('key proof errors the wallet library can act on', () => {
     const { c_nonce: nonce } = await session.client.requestNonce({ issuerMetadata: session.issuerMetadata })
     const response = await requestCredentials(session, await signProofs(session, [key], nonce))
     assert.equal(response.credentials.length, 1)
+  })
+})
+
+describe('token errors the wallet library can act on', () => {
+  test('a wrong tx_code gets invalid_grant; the right one then works, once', async () => {
+    const created = await offer('proof_of_age')
+    const { client } = createWallet()
+    const credentialOffer = await client.resolveCredentialOffer(created.offer_uri)
+    const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer)
+    /** The token endpoint's error body for `txCode`, failing if it issues a token. */
+    const tokenError = async (txCode) => {
+      try {
+        await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode })
+      } catch (error) {
+        if (!(error instanceof Oauth2ClientErrorResponseError)) throw error
+        return error.errorResponse
+      }
+      assert.fail('the token endpoint issued a token')
+    }
+    const wrong = created.tx_code === '000000' ? '111111' : '000000'
+    // OpenID4VCI 1.0 §6.3: invalid_grant when the Transaction Code is wrong.
+    assert.equal((await tokenError(wrong))?.error, 'invalid_grant')
+    const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+      credentialOffer,
+      issuerMetadata,
+      txCode: created.tx_code,
+    })
+    assert.ok(accessTokenResponse.access_token)
+    // The pre-authorized code is single use.
+    assert.equal((await tokenError(created.tx_code))?.error, 'invalid_grant')
   })
 })
