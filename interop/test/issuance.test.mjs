@@ -154,6 +154,13 @@ describe('mdoc through @openid4vc/openid4vci, verified with @animo-id/mdoc', () 
     assert.equal(elements.issuing_country, 'DK')
     const digests = mdoc.mso.valueDigests.get(docType)
     assert.equal(digests.size, Object.keys(elements).length, 'one digest per element')
+
+    // The verifier checks digests: one changed letter in an element value is caught.
+    const bytes = Buffer.from(credentials[0], 'base64url')
+    const at = bytes.indexOf('Nielsen')
+    assert.ok(at > 0)
+    bytes[at + 6] = 'm'.charCodeAt(0)
+    await assert.rejects(verifyMdoc(bytes.toString('base64url'), segl.caPem, docType), /family_name attribute must match/)
   })
 
   test('proof_of_age: a batch of 3, one per holder key, only age_over_* elements', async () => {
