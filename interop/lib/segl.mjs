@@ -1,0 +1,107 @@
+// Starts `segl serve` as a child process on a free loopback port with a fresh data directory, and
+// talks to its admin API. Everything a test needs to reach the issuer from the outside.
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+/** Asks the kernel for a free TCP port on 127.0.0.1. */
+async function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer()
+    probe.once('error', fail)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => done(port))
+    })
+  })
+}
+
+/**
+ * A running `segl serve`. `baseUrl` is the public URL, `issuerId` the default tenant's credential
+ * issuer identifier, `caPem` the tenant's development CA (the trust anchor for what it issues).
+ */
+export async function startSegl() {
+  const bin = process.env.SEGL_BIN ? resolve(process.env.SEGL_BIN) : resolve(here, '../../target/debug/segl')
+  const dataDir = await mkdtemp(join(tmpdir(), 'segl-interop-'))
+  const port = await freePort()
+  const baseUrl = `http://127.0.0.1:${port}`
+  const adminToken = randomBytes(24).toString('base64url')
+  // Only the command line configures this run, not whatever SEGL_* the caller's shell exports
+  // (segl refuses SEGL_ variables it does not know, and SEGL_BIN is ours).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SEGL_')))
+  env.SEGL_ADMIN_TOKEN = adminToken
+  const child = spawn(
+    bin,
+    ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })))
+  // Never leave the server behind, even when the test process dies without running its hooks.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  let spawnError
+  child.once('error', (error) => (spawnError = error))
+
+  const stop = async () => {
+    process.removeListener('exit', killOnExit)
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+    await rm(dataDir, { recursive: true, force: true })
+  }
+
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (spawnError) {
+      await stop()
+      throw new Error(`cannot start ${bin}: ${spawnError.message} (set SEGL_BIN)`)
+    }
+    if (child.exitCode !== null) {
+      await stop()
+      throw new Error(`segl serve exited with ${child.exitCode}:\n${output}`)
+    }
+    try {
+      const response = await fetch(`${baseUrl}/health`)
+      if (response.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`segl serve did not answer /health within 30 s:\n${output}`)
+    }
+    await new Promise((done) => setTimeout(done, 100))
+  }
+
+  const caPem = await readFile(join(dataDir, 'tenants/default/ca.pem'), 'utf8')
+  return {
+    baseUrl,
+    issuerId: `${baseUrl}/default`,
+    caPem,
+    output: () => output,
+    stop,
+    /** POST /admin/v1/offers; returns the 201 body. */
+    async createOffer(body) {
+      const response = await fetch(`${baseUrl}/admin/v1/offers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify(body),
+      })
+      const text = await response.text()
+      if (response.status !== 201) throw new Error(`offer creation answered ${response.status}: ${text}`)
+      return JSON.parse(text)
+    },
+  }
+}
