@@ -43,6 +43,9 @@ async fn start(data_dir: &Path, public_url: &str, database_url: Option<&str>) ->
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", public_url])
         .arg("--data-dir")
         .arg(data_dir)
+        // Only the variables the server is meant to see: it refuses unknown SEGL_* variables, and
+        // the test runner has its own (SEGL_TEST_POSTGRES_URL).
+        .env_clear()
         .env("SEGL_ADMIN_TOKEN", ADMIN)
         .env("SEGL_LOG", "warn")
         .stdout(Stdio::null())
