@@ -196,13 +196,5 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
     )
     .await
     .map_err(|e| format!("{:?}: {}", e.code, e.description))?;
-    let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
-    Ok(OfferCreated {
-        offer_uri: offer::offer_uri(&credential_offer_uri),
-        page_url: format!("{credential_offer_uri}/page"),
-        credential_offer_uri,
-        offer_id: created.offer_id,
-        tx_code: created.tx_code,
-        credential_offer: created.offer,
-    })
+    Ok(offer::describe(&tenant, created))
 }

@@ -478,3 +478,20 @@ async fn tenants_are_isolated() {
     .await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 }
+
+#[tokio::test]
+async fn offer_is_available_by_value_too() {
+    let issuer = issuer("by-value").await;
+    let (status, created) = json_call(
+        &issuer,
+        post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let by_value = created["offer_uri_by_value"].as_str().unwrap();
+    let query = by_value.strip_prefix("openid-credential-offer://?credential_offer=").unwrap();
+    let decoded: String =
+        url::form_urlencoded::parse(format!("v={query}").as_bytes()).next().unwrap().1.into_owned();
+    let offer: Value = serde_json::from_str(&decoded).unwrap();
+    assert_eq!(offer, created["credential_offer"]);
+}

@@ -100,15 +100,7 @@ async fn create<S: Store>(
         &mut rand::rngs::OsRng,
     )
     .await?;
-    let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
-    let response = OfferCreated {
-        offer_uri: offer::offer_uri(&credential_offer_uri),
-        page_url: format!("{credential_offer_uri}/page"),
-        credential_offer_uri,
-        offer_id: created.offer_id,
-        tx_code: created.tx_code,
-        credential_offer: created.offer,
-    };
+    let response = offer::describe(tenant, created);
     Ok((StatusCode::CREATED, super::token::no_store(Json(response))).into_response())
 }
 

@@ -33,6 +33,9 @@ pub struct OfferCreated {
     pub credential_offer_uri: String,
     /// `openid-credential-offer://?credential_offer_uri=...`: the deep link or QR code content.
     pub offer_uri: String,
+    /// `openid-credential-offer://?credential_offer=...`: the same offer by value, for wallets or
+    /// channels that cannot fetch it.
+    pub offer_uri_by_value: String,
     /// The transaction code to deliver to the user out of band, when one was requested.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -72,6 +75,7 @@ mod tests {
             offer_id: "o".into(),
             credential_offer_uri: "https://issuer.example/default/offers/o".into(),
             offer_uri: "openid-credential-offer://?credential_offer_uri=x".into(),
+            offer_uri_by_value: "openid-credential-offer://?credential_offer=y".into(),
             tx_code: None,
             page_url: "https://issuer.example/default/offers/o/page".into(),
             credential_offer: CredentialOffer {

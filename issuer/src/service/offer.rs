@@ -13,7 +13,9 @@ use super::ApiError;
 use super::tenant::Tenant;
 use super::token::new_secret;
 use crate::catalog::{CredentialConfiguration, Format, InputClaims};
-use crate::protocol::{CredentialOffer, ErrorCode, Grants, OfferRequest, PreAuthorizedCodeGrant, TxCode};
+use crate::protocol::{
+    CredentialOffer, ErrorCode, Grants, OfferCreated, OfferRequest, PreAuthorizedCodeGrant, TxCode,
+};
 use crate::store::{NewOffer, OfferState, SecretHash, Store};
 
 /// The custom URL scheme wallets register for offers (OpenID4VCI 1.0 §4.1).
@@ -192,6 +194,21 @@ fn numeric_code(rng: &mut impl CryptoRngCore) -> String {
 
 fn invalid_request(description: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidRequest, description)
+}
+
+/// What the admin API and `segl offer create` answer for a created offer: its reference URI,
+/// the deep links by reference and by value, the page with its QR code, and the offer itself.
+pub fn describe(tenant: &Tenant, created: CreatedOffer) -> OfferCreated {
+    let credential_offer_uri = format!("{}/offers/{}", tenant.issuer_id, created.offer_id);
+    OfferCreated {
+        offer_uri: offer_uri(&credential_offer_uri),
+        offer_uri_by_value: offer_uri_by_value(&created.offer),
+        page_url: format!("{credential_offer_uri}/page"),
+        credential_offer_uri,
+        offer_id: created.offer_id,
+        tx_code: created.tx_code,
+        credential_offer: created.offer,
+    }
 }
 
 #[cfg(test)]
