@@ -1,4 +1,4 @@
-// A real wallet library (@openid4vc/openid4vci) gets every built-in credential configuration from
+// A real wallet library (@openid4vc/openid4vci) gets every credential configuration of the default tenant from
 // a running `segl serve` through the pre-authorized code flow, and independent verifier libraries
 // (@sd-jwt/sd-jwt-vc, @animo-id/mdoc) accept what it issued, chained to the tenant's dev CA.
 import assert from 'node:assert/strict'
@@ -23,22 +23,31 @@ const PID = {
   issuing_country: 'DK',
 }
 
+// The digital power of attorney (digital fuldmagt) the default tenant defines purely in configuration.
+const FULDMAGT = {
+  principal: { name: 'Jens Hansen' },
+  representative: { name: 'Freja Nielsen' },
+  scope: ['skat', 'bank'],
+  valid_from: '2026-12-01',
+  source: 'Digital Fuldmagt',
+}
+
 // Started at the top level, not in a before() hook: a server that does not come up then fails the
 // file, which the runner counts as a failed test (a failed hook left `# fail 0`).
 const segl = await startSegl()
 after(() => segl.stop())
 
 /** Creates an offer with a tx_code through the admin API and checks its shape. */
-async function offer(configurationId) {
-  const created = await segl.createOffer({ credential_configuration_ids: [configurationId], claims: PID, tx_code: true })
+async function offer(configurationId, claims = PID) {
+  const created = await segl.createOffer({ credential_configuration_ids: [configurationId], claims, tx_code: true })
   assert.match(created.offer_uri, /^openid-credential-offer:\/\/\?credential_offer_uri=/)
   assert.match(created.tx_code, /^\d{6}$/)
   return created
 }
 
 /** Runs the whole flow for one configuration and checks what the wallet library saw on the way. */
-async function issue(configurationId, batch) {
-  const created = await offer(configurationId)
+async function issue(configurationId, batch, claims = PID) {
+  const created = await offer(configurationId, claims)
   const result = await obtainCredentials({ offerUri: created.offer_uri, txCode: created.tx_code, batch })
   assert.equal(result.credentialOffer.credential_issuer, segl.issuerId)
   assert.deepEqual(result.credentialOffer.credential_configuration_ids, [configurationId])
@@ -129,6 +138,33 @@ describe('SD-JWT VC through @openid4vc/openid4vci, verified with @sd-jwt/sd-jwt-
     claims.vct = 'urn:eudi:pid:forged'
     const tampered = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.')
     await assert.rejects(verifySdJwtVc([tampered, ...credentials[0].split('~').slice(1)].join('~'), segl.caPem), /Signature/i)
+  })
+})
+
+describe('an attestation type defined purely in configuration (digital fuldmagt), both formats', () => {
+  test('dk.fuldmagt_vc_sd_jwt', async () => {
+    const { credentials, keys, configuration } = await issue('dk.fuldmagt_vc_sd_jwt', 1, FULDMAGT)
+    assert.equal(configuration.format, 'dc+sd-jwt')
+    assert.equal(configuration.vct, 'urn:dk:attestation:fuldmagt:1')
+    const { payload } = await verifySdJwtVc(credentials[0], segl.caPem)
+    assert.equal(payload.vct, configuration.vct)
+    assert.deepEqual(payload.cnf, { jwk: keys[0].publicJwk })
+    assert.deepEqual(payload.representative, { name: 'Freja Nielsen' })
+    assert.deepEqual(payload.scope, ['skat', 'bank'])
+    // `source` is configured as not selectively disclosable: it is in the signed payload itself.
+    assert.equal(signedPayload(credentials[0]).source, 'Digital Fuldmagt')
+    assert.equal(signedPayload(credentials[0]).principal, undefined)
+  })
+
+  test('dk.fuldmagt_mso_mdoc', async () => {
+    const { credentials, keys, configuration } = await issue('dk.fuldmagt_mso_mdoc', 1, FULDMAGT)
+    assert.equal(configuration.format, 'mso_mdoc')
+    assert.equal(configuration.doctype, 'dk.fuldmagt.1')
+    const mdoc = await verifyMdoc(credentials[0], segl.caPem, 'dk.fuldmagt.1')
+    assert.deepEqual(mdoc.deviceKey, keys[0].publicJwk)
+    const elements = mdoc.elements['dk.fuldmagt.1']
+    assert.deepEqual(elements.scope, ['skat', 'bank'])
+    assert.equal(String(elements.valid_from), '2026-12-01')
   })
 })
 
