@@ -49,8 +49,7 @@ pub(crate) fn encode_item(
 pub(crate) fn decode_item<'a>(bytes: &'a [u8], at: &str) -> Result<ReceivedItem<'a>, MdocError> {
     let structure = |reason: &str| MdocError::Structure { at: at.to_owned(), reason: reason.to_owned() };
     let inner = raw::untag24(bytes).ok_or_else(|| structure("not #6.24(bstr)"))?;
-    let value =
-        crate::cbor::decode(&inner).map_err(|source| MdocError::Cbor { at: at.to_owned(), source })?;
+    let value = crate::cbor::decode(inner).map_err(|source| MdocError::Cbor { at: at.to_owned(), source })?;
     let Value::Map(entries) = value else { return Err(structure("IssuerSignedItem is not a map")) };
     let (mut digest_id, mut random, mut element, mut element_value) = (None, None, None, None);
     for (key, value) in entries {

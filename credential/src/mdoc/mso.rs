@@ -159,7 +159,7 @@ fn required_tdate(map: &[(Value, Value)], name: &str) -> Result<UnixTime, MdocEr
 /// over it has been verified.
 pub(crate) fn decode_mso_bytes(payload: &[u8]) -> Result<MobileSecurityObject, MdocError> {
     let inner = super::raw::untag24(payload).ok_or_else(|| mso_err("the payload is not #6.24(bstr)"))?;
-    let value = crate::cbor::decode(&inner)
+    let value = crate::cbor::decode(inner)
         .map_err(|source| MdocError::Cbor { at: "MobileSecurityObject".into(), source })?;
     let Value::Map(map) = value else { return Err(mso_err("not a map")) };
     match required(&map, "version")? {

@@ -192,15 +192,25 @@ pub(crate) fn tag24(inner: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The content of a `#6.24(bstr)` item (`None` when `item` is not one).
-pub(crate) fn untag24(item: &[u8]) -> Option<Vec<u8>> {
-    match crate::cbor::decode(item).ok()? {
-        ciborium::Value::Tag(24, inner) => match *inner {
-            ciborium::Value::Bytes(bytes) => Some(bytes),
-            _ => None,
-        },
-        _ => None,
+/// The content of a `#6.24(bstr)` item, borrowed from `item` (`None` when `item` is not exactly
+/// one such item). Read from the heads alone: no decoding and no copy on the verification path.
+pub(crate) fn untag24(item: &[u8]) -> Option<&[u8]> {
+    let tag = head(item).ok()?;
+    if tag.major != MAJOR_TAG || tag.argument != Some(24) {
+        return None;
     }
+    let rest = item.get(tag.len..)?;
+    let bytes = head(rest).ok()?;
+    if bytes.major != MAJOR_BYTES {
+        return None;
+    }
+    let len = usize::try_from(bytes.argument?).ok()?;
+    let end = bytes.len.checked_add(len)?;
+    // Exactly one item: nothing may follow the byte string.
+    if end != rest.len() {
+        return None;
+    }
+    rest.get(bytes.len..end)
 }
 
 #[cfg(test)]
@@ -236,6 +246,12 @@ mod tests {
             out.clear();
         }
         assert_eq!(tag24(&[0xa0]), vec![0xd8, 0x18, 0x41, 0xa0]);
-        assert_eq!(untag24(&tag24(&[0xa0])), Some(vec![0xa0]));
+        assert_eq!(untag24(&tag24(&[0xa0])), Some(&[0xa0][..]));
+        // Not tag 24, not a bstr, indefinite, trailing bytes, truncated: refused.
+        assert_eq!(untag24(&[0xd8, 0x19, 0x41, 0xa0]), None);
+        assert_eq!(untag24(&[0xd8, 0x18, 0x61, 0xa0]), None);
+        assert_eq!(untag24(&[0xd8, 0x18, 0x5f, 0x41, 0xa0, 0xff]), None);
+        assert_eq!(untag24(&[0xd8, 0x18, 0x41, 0xa0, 0x00]), None);
+        assert_eq!(untag24(&[0xd8, 0x18, 0x42, 0xa0]), None);
     }
 }

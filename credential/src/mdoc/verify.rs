@@ -353,7 +353,7 @@ fn device_namespaces(
 ) -> Result<BTreeMap<String, BTreeMap<String, Value>>, MdocError> {
     let at = "DeviceNameSpaces";
     let inner = raw::untag24(bytes).ok_or_else(|| structure(at, "not #6.24(bstr)"))?;
-    let value = crate::cbor::decode(&inner).map_err(|source| MdocError::Cbor { at: at.into(), source })?;
+    let value = crate::cbor::decode(inner).map_err(|source| MdocError::Cbor { at: at.into(), source })?;
     let Value::Map(namespaces) = value else { return Err(structure(at, "not a map")) };
     let mut out = BTreeMap::new();
     for (namespace, elements) in namespaces {
