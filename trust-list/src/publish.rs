@@ -82,9 +82,11 @@ pub fn publish(
 }
 
 /// Loads the operator's signer from the `[operator]` key and certificate files of the TOML.
+/// The certificate must be valid at `now` (with digitalSignature) and certify that key.
 pub fn operator_signer(
     config: &TrustListConfig,
     base_dir: &Path,
+    now: segl_credential::clock::UnixTime,
 ) -> Result<segl_credential::keys::SoftwareSigner, TrustListError> {
     let key_path = base_dir.join(&config.operator.key);
     let cert_path = base_dir.join(&config.operator.certificate);
@@ -94,6 +96,22 @@ pub fn operator_signer(
         .map_err(|e| TrustListError::Operator(format!("{}: {e}", cert_path.display())))?;
     let signer = segl_credential::keys::SoftwareSigner::from_pem(&key_pem)
         .map_err(|e| TrustListError::Operator(format!("{}: {e}", key_path.display())))?;
+    // The key must be the one the certificate certifies, or every list would fail to verify.
+    let leaf = chain
+        .first()
+        .ok_or_else(|| TrustListError::Operator(format!("{}: no certificate", cert_path.display())))?;
+    let mut pinned = segl_credential::x509::TrustAnchors::new();
+    pinned.add_der(leaf).map_err(|e| TrustListError::Operator(e.to_string()))?;
+    let certified = pinned
+        .validate(std::slice::from_ref(leaf), now)
+        .map_err(|e| TrustListError::Operator(format!("{}: {e}", cert_path.display())))?;
+    if &certified.leaf_key != signer.public_key() {
+        return Err(TrustListError::Operator(format!(
+            "{} does not hold the key of {}",
+            key_path.display(),
+            cert_path.display()
+        )));
+    }
     Ok(signer.with_certificate_chain(chain))
 }
 

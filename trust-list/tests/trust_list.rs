@@ -43,7 +43,7 @@ impl Fixture {
         assert_eq!(written.len(), 3 + 4 * 3, "operator (3 files) and four services (3 files each)");
         assert!(ensure_dev_certificates(&config, NOT_BEFORE, NOT_AFTER, &mut rng).unwrap().is_empty());
         let loaded = TrustListConfig::load(&config).unwrap();
-        let signer = publish::operator_signer(&loaded, dir.path()).unwrap();
+        let signer = publish::operator_signer(&loaded, dir.path(), NOW).unwrap();
         let out = dir.path().join("out");
         Fixture { dir, config, out, signer }
     }
@@ -405,6 +405,21 @@ fn rejects_entity_with_expired_certificate() {
         other => panic!("expected an expired-certificate error, got {other:?}"),
     }
     assert!(!fixture.out.join(LOTE_JSON).exists(), "nothing is published");
+}
+
+#[test]
+fn rejects_operator_key_that_does_not_match_its_certificate() {
+    let fixture = Fixture::new(13);
+    let config = TrustListConfig::load(&fixture.config).unwrap();
+    let other_key =
+        std::fs::read_to_string(sibling(&fixture.path("certs/pid-provider-ca.pem"), "-signer.key.pem"))
+            .unwrap();
+    std::fs::write(fixture.path("certs/operator.key.pem"), other_key).unwrap();
+    let result = publish::operator_signer(&config, fixture.dir.path(), NOW);
+    assert!(
+        matches!(&result, Err(TrustListError::Operator(reason)) if reason.contains("does not hold the key")),
+        "{result:?}"
+    );
 }
 
 #[test]
