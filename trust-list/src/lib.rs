@@ -1,0 +1,21 @@
+//! segl-trust-list: publish and consume signed trust lists for the EUDI Wallet ecosystem:
+//! which PID providers, attestation providers, wallet providers and relying-party access CAs
+//! a scheme operator trusts.
+//!
+//! - [`config`]: the operator's TOML description of the scheme and its entities.
+//! - [`model`]: the format-neutral list both bindings are generated from.
+//! - [`lote`]: ETSI TS 119 602 List of Trusted Entities, JSON, signed as a JAdES compact JWS;
+//!   and its consumer ([`lote::LoteVerifier`]).
+//! - [`tsl`]: ETSI TS 119 612 trusted list, XML, with an enveloped XAdES signature.
+//! - [`publish`]: writes `lote.json`, `lote.jws` and `trusted-list.xml` into a directory.
+
+pub mod config;
+pub mod dev;
+mod error;
+pub mod lote;
+pub mod model;
+pub mod publish;
+mod timefmt;
+pub mod tsl;
+
+pub use error::TrustListError;
