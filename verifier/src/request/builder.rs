@@ -48,13 +48,18 @@ impl CredentialQueryBuilder {
         let meta = CredentialMeta {
             vct_values: Some(vct_values.into_iter().map(Into::into).collect()),
             doctype_value: None,
+            other: serde_json::Map::new(),
         };
         Self::new(id, CredentialFormat::DcSdJwt, meta)
     }
 
     /// An mdoc query (`mso_mdoc`) for `doctype`.
     pub fn mdoc(id: &str, doctype: &str) -> Self {
-        let meta = CredentialMeta { vct_values: None, doctype_value: Some(doctype.to_owned()) };
+        let meta = CredentialMeta {
+            vct_values: None,
+            doctype_value: Some(doctype.to_owned()),
+            other: serde_json::Map::new(),
+        };
         Self::new(id, CredentialFormat::MsoMdoc, meta)
     }
 

@@ -108,9 +108,9 @@ impl From<CredentialFormat> for String {
 }
 
 /// `meta` (OpenID4VP 1.0 Appendix B.2.3 and B.3.5): `doctype_value` for mdoc, `vct_values` for
-/// SD-JWT VC.
+/// SD-JWT VC. Its members are defined per format, so others parse (into `other`) and are refused
+/// by validation for the formats Segl verifies.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CredentialMeta {
     /// `vct_values`: accepted SD-JWT VC types (REQUIRED for `dc+sd-jwt`, non-empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +118,9 @@ pub struct CredentialMeta {
     /// `doctype_value`: the mdoc docType (REQUIRED for `mso_mdoc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doctype_value: Option<String>,
+    /// Members of other formats (e.g. W3C `type_values`).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// A Trusted Authorities Query (OpenID4VP 1.0 §6.1.1): `{type, values}`.
@@ -394,6 +397,9 @@ impl CredentialQuery {
                     format: format.clone(),
                 });
             }
+        }
+        if let Some(member) = self.meta.other.keys().next() {
+            return Err(meta(&format!("`{member}` is not defined for {}", self.format.as_str())));
         }
         for authority in self.trusted_authorities.iter().flatten() {
             // §6.1.1: "type: REQUIRED", "values: REQUIRED. A non-empty array of strings".
