@@ -1,0 +1,16 @@
+//! Segl's OpenID4VP 1.0 verifier library (DIGEST §7): what a relying party embeds to ask a wallet
+//! for credentials and to check the answer.
+//!
+//! - [`request`]: DCQL queries (OpenID4VP 1.0 §6, DIGEST §7.3) as wire types with validation,
+//!   a typed builder and presets. Request objects (JAR) and client_id prefixes belong here too.
+//! - [`response`]: a `vp_token` (§8.1, DIGEST §7.4) checked presentation by presentation with
+//!   segl-credential (SD-JWT VC + KB-JWT, mdoc `DeviceResponse`), then against the query
+//!   (§6.4 DCQL rules, DIGEST §7.7), with a machine-readable [`response::Reason`] per failure.
+//! - [`trust`]: what the verifier trusts beyond the credential itself: status lists now, trust
+//!   lists later.
+//!
+//! The library is pure: no HTTP, no storage, no hidden clock or randomness.
+
+pub mod request;
+pub mod response;
+pub mod trust;
