@@ -61,6 +61,10 @@ pub struct OfferArgs {
     /// The tenant (needed when the deployment has several).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Who the credentials are for (recorded, never issued), so that `segl status set --subject`
+    /// can revoke everything issued to them.
+    #[arg(long)]
+    pub subject: Option<String>,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
 }
@@ -184,8 +188,12 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
         None if state.tenants.len() == 1 => state.tenants.values().next().cloned().ok_or("no tenant")?,
         None => return Err("this deployment has several tenants: pass --tenant".into()),
     };
-    let request =
-        OfferRequest { credential_configuration_ids: args.config_ids.clone(), claims, tx_code: args.tx_code };
+    let request = OfferRequest {
+        credential_configuration_ids: args.config_ids.clone(),
+        claims,
+        tx_code: args.tx_code,
+        subject: args.subject.clone(),
+    };
     let created = offer::create_offer(
         &state.store,
         &tenant,

@@ -38,6 +38,7 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
     let store = Counting::new().await;
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let request = crate::protocol::OfferRequest {
+        subject: None,
         credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         claims: pid_claims(),
         tx_code: false,
