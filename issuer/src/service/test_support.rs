@@ -57,6 +57,7 @@ pub fn tenant_with(config: &TenantConfig, seed: u64) -> (Tenant, TrustAnchors) {
         catalog: Catalog::from_tenant(config),
         signer: Arc::new(pki.issuer_signer),
         offer_key: OfferKey::new([seed as u8; 32]),
+        status_lists: crate::store::ListShape { size: 1 << 20, bits: 2 },
     };
     (tenant, anchors)
 }
