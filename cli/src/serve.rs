@@ -33,7 +33,8 @@ pub struct DeploymentArgs {
 }
 
 impl DeploymentArgs {
-    fn load(&self) -> Result<Config, String> {
+    /// The deployment's configuration (defaults < file < `SEGL_*` < these options), validated.
+    pub(crate) fn load(&self) -> Result<Config, String> {
         let env: BTreeMap<String, String> =
             std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
         let overrides = Overrides {
@@ -69,7 +70,8 @@ pub struct OfferArgs {
     pub deployment: DeploymentArgs,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// A multi-threaded Tokio runtime for one command.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 

@@ -14,11 +14,10 @@ use super::extract::{WithStatus, json_rejection, tenant};
 use super::token::no_store;
 use super::{ApiError, AppState};
 use crate::protocol::{
-    ErrorCode, ErrorResponse, GroupStatusUpdate, IssuedCredentialInfo, OfferCredentials, StatusListEntry,
-    StatusUpdate, StatusUpdated, StatusValue,
+    ErrorCode, ErrorResponse, GroupStatusUpdate, OfferCredentials, StatusUpdate, StatusUpdated, StatusValue,
 };
 use crate::service::status::{self, StatusRequest, StatusRequestError, TokenFormat};
-use crate::store::{CredentialRecord, CredentialStatus, StatusChangeOutcome, StatusTarget, Store};
+use crate::store::{StatusTarget, Store};
 
 /// Who a status change is recorded as when the caller names nobody.
 const DEFAULT_ACTOR: &str = "admin-api";
@@ -192,8 +191,12 @@ async fn change<S: Store>(
     by: Option<&str>,
 ) -> Result<Response, WithStatus> {
     let tenant = only_tenant(state, "status changes are per tenant")?;
-    let request =
-        StatusRequest { target, status: from_wire(status), reason, actor: by.unwrap_or(DEFAULT_ACTOR) };
+    let request = StatusRequest {
+        target,
+        status: status::from_wire(status),
+        reason,
+        actor: by.unwrap_or(DEFAULT_ACTOR),
+    };
     let outcome = status::change_status(&state.store, &tenant, &request, state.clock.now()).await.map_err(
         |error: StatusRequestError| {
             let code = if error.is_not_found() { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
@@ -202,7 +205,7 @@ async fn change<S: Store>(
             WithStatus(code, error)
         },
     )?;
-    Ok(no_store(Json(updated(outcome))))
+    Ok(no_store(Json(status::updated(outcome))))
 }
 
 /// `GET /admin/v1/offers/{offer}/credentials`: what an offer issued, with the ids the status
@@ -228,45 +231,6 @@ pub async fn offer_credentials<S: Store>(
     authorize(&state, &headers)?;
     let tenant = only_tenant(&state, "credential listings are per tenant")?;
     let records = status::credentials_of_offer(&state.store, &tenant, &offer_id).await?;
-    let credentials = records.into_iter().map(|record| info(&tenant, record)).collect();
+    let credentials = records.into_iter().map(|record| status::describe(&tenant, record)).collect();
     Ok(no_store(Json(OfferCredentials { offer_id, credentials })))
-}
-
-fn info(tenant: &crate::service::tenant::Tenant, record: CredentialRecord) -> IssuedCredentialInfo {
-    IssuedCredentialInfo {
-        credential_id: record.id,
-        credential_configuration_id: record.credential_configuration_id,
-        status: to_wire(record.status),
-        status_list: StatusListEntry {
-            idx: record.slot.idx,
-            uri: tenant.status_list_uri(record.slot.list_id),
-        },
-        subject: record.subject,
-        issued_at: record.issued_at,
-    }
-}
-
-fn updated(outcome: StatusChangeOutcome) -> StatusUpdated {
-    StatusUpdated {
-        changed: outcome.changed,
-        unchanged: outcome.unchanged,
-        skipped_final: outcome.skipped_final,
-    }
-}
-
-/// The wire value as the store's status.
-pub fn from_wire(value: StatusValue) -> CredentialStatus {
-    match value {
-        StatusValue::Valid => CredentialStatus::Valid,
-        StatusValue::Invalid => CredentialStatus::Invalid,
-        StatusValue::Suspended => CredentialStatus::Suspended,
-    }
-}
-
-fn to_wire(status: CredentialStatus) -> StatusValue {
-    match status {
-        CredentialStatus::Valid => StatusValue::Valid,
-        CredentialStatus::Invalid => StatusValue::Invalid,
-        CredentialStatus::Suspended => StatusValue::Suspended,
-    }
 }

@@ -16,7 +16,7 @@ use segl_credential::status_list::{Bits, Status, StatusList, StatusListTokenClai
 
 use super::ApiError;
 use super::tenant::Tenant;
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, IssuedCredentialInfo, StatusListEntry, StatusUpdated, StatusValue};
 use crate::store::{
     CredentialRecord, CredentialStatus, StatusChange, StatusChangeError, StatusChangeOutcome, StatusTarget,
     Store,
@@ -238,6 +238,48 @@ pub async fn credentials_of_offer<S: Store>(
     offer_id: &str,
 ) -> Result<Vec<CredentialRecord>, ApiError> {
     Ok(store.credentials_where(&tenant.id, &StatusTarget::Offer(offer_id)).await?)
+}
+
+/// An issued credential as the admin API shows it.
+pub fn describe(tenant: &Tenant, record: CredentialRecord) -> IssuedCredentialInfo {
+    IssuedCredentialInfo {
+        credential_id: record.id,
+        credential_configuration_id: record.credential_configuration_id,
+        status: to_wire(record.status),
+        status_list: StatusListEntry {
+            idx: record.slot.idx,
+            uri: tenant.status_list_uri(record.slot.list_id),
+        },
+        subject: record.subject,
+        issued_at: record.issued_at,
+    }
+}
+
+/// A status change's outcome as the admin API shows it.
+pub fn updated(outcome: StatusChangeOutcome) -> StatusUpdated {
+    StatusUpdated {
+        changed: outcome.changed,
+        unchanged: outcome.unchanged,
+        skipped_final: outcome.skipped_final,
+    }
+}
+
+/// The wire value as the store's status.
+pub fn from_wire(value: StatusValue) -> CredentialStatus {
+    match value {
+        StatusValue::Valid => CredentialStatus::Valid,
+        StatusValue::Invalid => CredentialStatus::Invalid,
+        StatusValue::Suspended => CredentialStatus::Suspended,
+    }
+}
+
+/// The store's status as the wire value.
+pub fn to_wire(status: CredentialStatus) -> StatusValue {
+    match status {
+        CredentialStatus::Valid => StatusValue::Valid,
+        CredentialStatus::Invalid => StatusValue::Invalid,
+        CredentialStatus::Suspended => StatusValue::Suspended,
+    }
 }
 
 #[cfg(test)]
