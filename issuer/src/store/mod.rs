@@ -13,6 +13,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 pub mod status;
+mod status_sql;
 #[cfg(test)]
 mod tests;
 

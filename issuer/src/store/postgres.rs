@@ -9,7 +9,7 @@ use segl_credential::clock::UnixTime;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
-use super::status::status_methods;
+use super::status_sql::status_methods;
 use super::{
     AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
     OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
-use super::status::status_methods;
+use super::status_sql::status_methods;
 use super::{
     AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
     OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
@@ -76,7 +76,12 @@ impl SqliteStore {
     }
 }
 
-status_methods!(SqliteStore, sql = super::status::sql::for_sqlite, begin = "BEGIN IMMEDIATE", lock = false);
+status_methods!(
+    SqliteStore,
+    sql = super::status_sql::sql::for_sqlite,
+    begin = "BEGIN IMMEDIATE",
+    lock = false
+);
 
 impl Store for SqliteStore {
     async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
