@@ -362,3 +362,33 @@ async fn etag_revalidation_and_the_cwt_form() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn tenant_scoped_admin_paths() {
+    let issuer = issuer("scoped").await;
+    let (credential, offer_id) = issuer.issue("person-6", 7).await;
+    let reference = issuer.reference(&credential).status_list;
+    let (status, listing) = issuer
+        .json(get(&format!("/admin/v1/tenants/default/offers/{offer_id}/credentials"), Some(TOKEN)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listing}");
+    let id = listing["credentials"][0]["credential_id"].as_str().unwrap().to_owned();
+    let body = json!({"status": "suspended", "reason": "scoped"});
+    let (status, _) = issuer
+        .json(post(&format!("/admin/v1/tenants/nobody/credentials/{id}/status"), Some(TOKEN), &body))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, out) = issuer
+        .json(post(&format!("/admin/v1/tenants/default/credentials/{id}/status"), Some(TOKEN), &body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (list, _, _) = issuer.list(&reference.uri).await;
+    assert_eq!(list.status_of(&reference).unwrap(), Status::Suspended);
+    let group = json!({"offer_id": offer_id, "status": "invalid", "reason": "scoped"});
+    let (status, out) =
+        issuer.json(post("/admin/v1/tenants/default/credentials/status", Some(TOKEN), &group)).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["changed"], json!([id]));
+    let (list, _, _) = issuer.list(&reference.uri).await;
+    assert_eq!(list.status_of(&reference).unwrap(), Status::Invalid);
+}

@@ -117,6 +117,12 @@ pub enum Endpoint {
     AdminGroupStatus,
     /// Admin: the credentials an offer issued.
     AdminOfferCredentials,
+    /// Admin: set one credential's status, tenant-scoped.
+    AdminTenantCredentialStatus,
+    /// Admin: set the status of an offer's or a subject's credentials, tenant-scoped.
+    AdminTenantGroupStatus,
+    /// Admin: the credentials an offer issued, tenant-scoped.
+    AdminTenantOfferCredentials,
 }
 
 /// One route: method, axum path template and handler.
@@ -164,6 +170,21 @@ pub const ROUTES: &[Route] = &[
     route(RouteMethod::Post, "/admin/v1/credentials/{credential}/status", Endpoint::AdminCredentialStatus),
     route(RouteMethod::Post, "/admin/v1/credentials/status", Endpoint::AdminGroupStatus),
     route(RouteMethod::Get, "/admin/v1/offers/{offer}/credentials", Endpoint::AdminOfferCredentials),
+    route(
+        RouteMethod::Post,
+        "/admin/v1/tenants/{tenant}/credentials/{credential}/status",
+        Endpoint::AdminTenantCredentialStatus,
+    ),
+    route(
+        RouteMethod::Post,
+        "/admin/v1/tenants/{tenant}/credentials/status",
+        Endpoint::AdminTenantGroupStatus,
+    ),
+    route(
+        RouteMethod::Get,
+        "/admin/v1/tenants/{tenant}/offers/{offer}/credentials",
+        Endpoint::AdminTenantOfferCredentials,
+    ),
 ];
 
 /// The issuer's router: metadata, the OpenID4VCI endpoints of every tenant, and the admin API,
@@ -198,5 +219,8 @@ fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
         Endpoint::AdminCredentialStatus => on(method, status::credential_status::<S>),
         Endpoint::AdminGroupStatus => on(method, status::group_status::<S>),
         Endpoint::AdminOfferCredentials => on(method, status::offer_credentials::<S>),
+        Endpoint::AdminTenantCredentialStatus => on(method, status::tenant_credential_status::<S>),
+        Endpoint::AdminTenantGroupStatus => on(method, status::tenant_group_status::<S>),
+        Endpoint::AdminTenantOfferCredentials => on(method, status::tenant_offer_credentials::<S>),
     }
 }

@@ -50,6 +50,9 @@ pub const BEARER_SCHEME: &str = "bearer";
         status::credential_status,
         status::group_status,
         status::offer_credentials,
+        status::tenant_credential_status,
+        status::tenant_group_status,
+        status::tenant_offer_credentials,
     ),
     components(schemas(
         CredentialOffer,

@@ -17,6 +17,7 @@ use crate::protocol::{
     ErrorCode, ErrorResponse, GroupStatusUpdate, OfferCredentials, StatusUpdate, StatusUpdated, StatusValue,
 };
 use crate::service::status::{self, StatusRequest, StatusRequestError, TokenFormat};
+use crate::service::tenant::Tenant;
 use crate::store::{StatusTarget, Store};
 
 /// Who a status change is recorded as when the caller names nobody.
@@ -141,9 +142,50 @@ pub async fn credential_status<S: Store>(
     body: Result<Json<StatusUpdate>, JsonRejection>,
 ) -> Result<Response, WithStatus> {
     authorize(&state, &headers)?;
+    let tenant = only_tenant(&state, "POST /admin/v1/tenants/{tenant}/credentials/{credential}/status")?;
+    set_one(&state, &tenant, &credential, body).await
+}
+
+/// `POST /admin/v1/tenants/{tenant}/credentials/{credential}/status`: the same, for one tenant.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/credentials/{credential}/status",
+    tag = "admin",
+    params(
+        ("tenant" = String, Path, description = "The tenant (credential issuer) id"),
+        ("credential" = String, Path, description = "The credential id"),
+    ),
+    security(("bearer" = [])),
+    request_body(content = StatusUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done (or already so); audited", body = StatusUpdated, content_type = "application/json"),
+        (status = 400, description = "`invalid_request`: an illegal transition, suspension on a 1-bit list, a \
+            missing reason; nothing changed", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`: the admin bearer token is missing or wrong", body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant or credential", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
+pub async fn tenant_credential_status<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path((id, credential)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<StatusUpdate>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    authorize(&state, &headers)?;
+    let tenant = tenant(&state, &id)?;
+    set_one(&state, &tenant, &credential, body).await
+}
+
+async fn set_one<S: Store>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    credential: &str,
+    body: Result<Json<StatusUpdate>, JsonRejection>,
+) -> Result<Response, WithStatus> {
     let Json(update) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidRequest))?;
-    let target = StatusTarget::Credential(&credential);
-    change(&state, target, update.status, &update.reason, update.by.as_deref()).await
+    let target = StatusTarget::Credential(credential);
+    change(state, tenant, target, update.status, &update.reason, update.by.as_deref()).await
 }
 
 /// `POST /admin/v1/credentials/status`: the same for everything issued under an offer or to a
@@ -170,6 +212,44 @@ pub async fn group_status<S: Store>(
     body: Result<Json<GroupStatusUpdate>, JsonRejection>,
 ) -> Result<Response, WithStatus> {
     authorize(&state, &headers)?;
+    let tenant = only_tenant(&state, "POST /admin/v1/tenants/{tenant}/credentials/status")?;
+    set_group(&state, &tenant, body).await
+}
+
+/// `POST /admin/v1/tenants/{tenant}/credentials/status`: the same, for one tenant.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{tenant}/credentials/status",
+    tag = "admin",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id")),
+    security(("bearer" = [])),
+    request_body(content = GroupStatusUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; revoked credentials are skipped unless revoking",
+            body = StatusUpdated, content_type = "application/json"),
+        (status = 400, description = "`invalid_request`: not exactly one of `offer_id` and `subject`, a missing \
+            reason; nothing changed", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`: the admin bearer token is missing or wrong", body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant, or nothing issued under that offer or to that subject", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
+pub async fn tenant_group_status<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<GroupStatusUpdate>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    authorize(&state, &headers)?;
+    let tenant = tenant(&state, &id)?;
+    set_group(&state, &tenant, body).await
+}
+
+async fn set_group<S: Store>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    body: Result<Json<GroupStatusUpdate>, JsonRejection>,
+) -> Result<Response, WithStatus> {
     let Json(update) = body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidRequest))?;
     let target = match (&update.offer_id, &update.subject) {
         (Some(offer), None) => StatusTarget::Offer(offer),
@@ -180,24 +260,24 @@ pub async fn group_status<S: Store>(
             );
         }
     };
-    change(&state, target, update.status, &update.reason, update.by.as_deref()).await
+    change(state, tenant, target, update.status, &update.reason, update.by.as_deref()).await
 }
 
 async fn change<S: Store>(
     state: &AppState<S>,
+    tenant: &Tenant,
     target: StatusTarget<'_>,
     status: StatusValue,
     reason: &str,
     by: Option<&str>,
 ) -> Result<Response, WithStatus> {
-    let tenant = only_tenant(state, "status changes are per tenant")?;
     let request = StatusRequest {
         target,
         status: status::from_wire(status),
         reason,
         actor: by.unwrap_or(DEFAULT_ACTOR),
     };
-    let outcome = status::change_status(&state.store, &tenant, &request, state.clock.now()).await.map_err(
+    let outcome = status::change_status(&state.store, tenant, &request, state.clock.now()).await.map_err(
         |error: StatusRequestError| {
             let code = if error.is_not_found() { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
             let error = ApiError::from(error);
@@ -229,8 +309,44 @@ pub async fn offer_credentials<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, WithStatus> {
     authorize(&state, &headers)?;
-    let tenant = only_tenant(&state, "credential listings are per tenant")?;
-    let records = status::credentials_of_offer(&state.store, &tenant, &offer_id).await?;
-    let credentials = records.into_iter().map(|record| status::describe(&tenant, record)).collect();
+    let tenant = only_tenant(&state, "GET /admin/v1/tenants/{tenant}/offers/{offer}/credentials")?;
+    list(&state, &tenant, offer_id).await
+}
+
+/// `GET /admin/v1/tenants/{tenant}/offers/{offer}/credentials`: the same, for one tenant.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/tenants/{tenant}/offers/{offer}/credentials",
+    tag = "admin",
+    params(
+        ("tenant" = String, Path, description = "The tenant (credential issuer) id"),
+        ("offer" = String, Path, description = "The offer id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The credentials issued under the offer (none yet: an empty list)",
+            body = OfferCredentials, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`: the admin bearer token is missing or wrong", body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
+pub async fn tenant_offer_credentials<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path((id, offer_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, WithStatus> {
+    authorize(&state, &headers)?;
+    let tenant = tenant(&state, &id)?;
+    list(&state, &tenant, offer_id).await
+}
+
+async fn list<S: Store>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    offer_id: String,
+) -> Result<Response, WithStatus> {
+    let records = status::credentials_of_offer(&state.store, tenant, &offer_id).await?;
+    let credentials = records.into_iter().map(|record| status::describe(tenant, record)).collect();
     Ok(no_store(Json(OfferCredentials { offer_id, credentials })))
 }
