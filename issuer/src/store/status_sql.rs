@@ -23,9 +23,12 @@ pub(super) mod sql {
     /// Whether the offer exists (an allocation for an unknown offer is refused, not retried).
     pub const OFFER_EXISTS: &str = "SELECT 1 FROM offers WHERE tenant = $1 AND id = $2";
     /// The first free entry at or after `$3` (the entry after a taken one, when that is free).
-    pub const FREE_FROM: &str = "SELECT MIN(c.idx + 1) FROM credentials c \
+    /// Walks the unique index `(tenant, list_id, idx)` upwards from `$3` and stops at the first
+    /// gap, so a nearly full list costs the distance to the next free entry, not a full scan.
+    pub const FREE_FROM: &str = "SELECT c.idx + 1 FROM credentials c \
          WHERE c.tenant = $1 AND c.list_id = $2 AND c.idx >= $3 AND c.idx + 1 < $4 AND NOT EXISTS \
-         (SELECT 1 FROM credentials d WHERE d.tenant = c.tenant AND d.list_id = c.list_id AND d.idx = c.idx + 1)";
+         (SELECT 1 FROM credentials d WHERE d.tenant = c.tenant AND d.list_id = c.list_id AND d.idx = c.idx + 1) \
+         ORDER BY c.idx LIMIT 1";
     /// Whether entry `$3` is taken.
     pub const TAKEN: &str = "SELECT 1 FROM credentials WHERE tenant = $1 AND list_id = $2 AND idx = $3";
     /// Marks a list full: allocation moves on to the next.
@@ -207,15 +210,15 @@ macro_rules! status_methods {
                 if taken.is_none() && start < size {
                     return Ok(Some(unsigned(start, "status list index")?));
                 }
-                let (next,): (Option<i64>,) = sqlx::query_as(&$sql(sql::FREE_FROM))
+                let next: Option<(i64,)> = sqlx::query_as(&$sql(sql::FREE_FROM))
                     .bind(tenant)
                     .bind(list_id)
                     .bind(start)
                     .bind(size)
-                    .fetch_one(&self.pool)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err(fail)?;
-                next.map(|n| unsigned(n, "status list index")).transpose()
+                next.map(|(n,)| unsigned(n, "status list index")).transpose()
             }
 
             /// [`crate::store::Store::change_status`].
