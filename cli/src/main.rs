@@ -1,5 +1,6 @@
 //! The `segl` command: one binary for people and tests. It runs the issuer (`serve`), creates
-//! offers, and inspects and verifies credentials; later issues add `status` and `trust-list`.
+//! offers, and inspects and verifies credentials; revokes, suspends and
+//! reinstates them (`status`); later issues add `trust-list`.
 
 mod credential;
 mod input;
@@ -8,6 +9,7 @@ mod keys;
 mod render;
 mod sd_jwt;
 mod serve;
+mod status;
 mod verify;
 
 use std::process::ExitCode;
@@ -32,6 +34,9 @@ enum Command {
     /// Credential offers for authorities.
     #[command(subcommand)]
     Offer(OfferCommand),
+    /// Revoke, suspend or reinstate issued credentials (Token Status List); list an offer's credentials.
+    #[command(subcommand)]
+    Status(status::StatusCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,5 +51,6 @@ fn main() -> ExitCode {
         Command::Credential(command) => credential::run(command),
         Command::Serve(args) => serve::serve(&args),
         Command::Offer(OfferCommand::Create(args)) => serve::create_offer(&args),
+        Command::Status(command) => status::run(command),
     }
 }

@@ -33,7 +33,8 @@ pub struct DeploymentArgs {
 }
 
 impl DeploymentArgs {
-    fn load(&self) -> Result<Config, String> {
+    /// The deployment's configuration (defaults < file < `SEGL_*` < these options), validated.
+    pub(crate) fn load(&self) -> Result<Config, String> {
         let env: BTreeMap<String, String> =
             std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
         let overrides = Overrides {
@@ -61,11 +62,16 @@ pub struct OfferArgs {
     /// The tenant (needed when the deployment has several).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Who the credentials are for (recorded, never issued), so that `segl status set --subject`
+    /// can revoke everything issued to them.
+    #[arg(long)]
+    pub subject: Option<String>,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// A multi-threaded Tokio runtime for one command.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
@@ -184,8 +190,12 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
         None if state.tenants.len() == 1 => state.tenants.values().next().cloned().ok_or("no tenant")?,
         None => return Err("this deployment has several tenants: pass --tenant".into()),
     };
-    let request =
-        OfferRequest { credential_configuration_ids: args.config_ids.clone(), claims, tx_code: args.tx_code };
+    let request = OfferRequest {
+        credential_configuration_ids: args.config_ids.clone(),
+        claims,
+        tx_code: args.tx_code,
+        subject: args.subject.clone(),
+    };
     let created = offer::create_offer(
         &state.store,
         &tenant,

@@ -251,3 +251,86 @@ async fn offer_page_renders_in_headless_chromium() {
     drop(node);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `segl status ...` on the deployment in `dir`, returning exit success and stdout/stderr.
+fn segl_status(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_segl"))
+        .arg("status")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_clear()
+        .env("SEGL_ADMIN_TOKEN", ADMIN)
+        .env("USER", "test-operator")
+        .output()
+        .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[tokio::test]
+async fn segl_status_revokes_on_the_deployment_database_and_the_server_publishes_it() {
+    use segl_credential::status_list::{Status, StatusListVerifier, StatusReference};
+    use segl_credential::x509::{IssuerKeySource, TrustAnchors};
+
+    let dir = temp_dir("status");
+    let node = start(&dir, "http://127.0.0.1:8080", None).await;
+    let offer = create_offer(&node, false).await;
+    let offer_id = offer["offer_id"].as_str().unwrap().to_owned();
+    let code = offer["credential_offer"]["grants"][PRE_AUTH]["pre-authorized_code"].as_str().unwrap();
+    let token: Value = redeem(&node, code, None).await.json().await.unwrap();
+    let holder = SoftwareSigner::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(7)).unwrap();
+    let nonce = nonce(&node).await;
+    let proofs = [proof(&holder, "http://127.0.0.1:8080/default", &nonce)];
+    let (status, _) = credential(&node, token["access_token"].as_str().unwrap(), &proofs).await;
+    assert_eq!(status, 200);
+
+    let (ok, listing, stderr) = segl_status(&dir, &["list", "--offer", &offer_id]);
+    assert!(ok, "{stderr}");
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    let entry = &listing["credentials"][0];
+    let id = entry["credential_id"].as_str().unwrap().to_owned();
+    let reference = StatusReference {
+        idx: entry["status_list"]["idx"].as_u64().unwrap(),
+        uri: entry["status_list"]["uri"].as_str().unwrap().to_owned(),
+    };
+    let path = reference.uri.strip_prefix("http://127.0.0.1:8080").unwrap().to_owned();
+    let mut anchors = TrustAnchors::new();
+    anchors.add_pem(&std::fs::read_to_string(dir.join("tenants/default/ca.pem")).unwrap()).unwrap();
+    let published = || async {
+        let body = reqwest::Client::new()
+            .get(format!("{}{path}", node.base))
+            .header("accept", "application/statuslist+cwt")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        StatusListVerifier::new(IssuerKeySource::Anchors(&anchors), &SystemClock)
+            .verify_cwt(&body, &reference.uri)
+            .unwrap()
+            .status_of(&reference)
+            .unwrap()
+    };
+    assert_eq!(published().await, Status::Valid);
+
+    let set = |status: &str| {
+        segl_status(&dir, &["set", "--credential", &id, "--status", status, "--reason", "test"])
+    };
+    let (ok, out, stderr) = set("suspended");
+    assert!(ok, "{stderr}");
+    assert!(out.contains(&id), "{out}");
+    assert_eq!(published().await, Status::Suspended);
+    assert!(set("invalid").0);
+    assert_eq!(published().await, Status::Invalid);
+    let (ok, _, stderr) = set("valid");
+    assert!(!ok);
+    assert!(stderr.contains("final"), "{stderr}");
+    assert_eq!(published().await, Status::Invalid);
+    let (ok, _, stderr) =
+        segl_status(&dir, &["set", "--credential", "nope", "--status", "invalid", "--reason", "x"]);
+    assert!(!ok && stderr.contains("unknown credential"), "{stderr}");
+    drop(node);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

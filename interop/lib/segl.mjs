@@ -103,5 +103,17 @@ export async function startSegl() {
       if (response.status !== 201) throw new Error(`offer creation answered ${response.status}: ${text}`)
       return JSON.parse(text)
     },
+    /** Any admin API call with the admin token; returns `{ status, body }` (body parsed as JSON). */
+    async admin(method, path, body) {
+      const headers = { authorization: `Bearer ${adminToken}` }
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await response.text()
+      return { status: response.status, body: text ? JSON.parse(text) : null }
+    },
   }
 }

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::catalog::Catalog;
 use crate::config::{Config, TenantConfig};
 use crate::service::tenant::{OfferKey, Tenant};
-use crate::store::SecretHash;
+use crate::store::{ListShape, SecretHash};
 
 /// How long generated development certificates are valid.
 const DEV_CERT_DAYS: i64 = 3 * 365;
@@ -122,6 +122,7 @@ fn load_tenant(
         catalog: Catalog::from_tenant(tenant),
         signer: Arc::new(signer),
         offer_key: OfferKey::new(offer_key),
+        status_lists: ListShape { size: config.status_list_size, bits: config.status_list_bits },
     })
 }
 

@@ -15,6 +15,10 @@
 //! | `token_lifetime_secs` | 600 | `SEGL_TOKEN_LIFETIME_SECS` |
 //! | `nonce_lifetime_secs` | 300 | `SEGL_NONCE_LIFETIME_SECS` |
 //! | `max_tx_code_attempts` | 5 | `SEGL_MAX_TX_CODE_ATTEMPTS` |
+//! | `status_list_size` | 1048576 | `SEGL_STATUS_LIST_SIZE` |
+//! | `status_list_bits` | 2 | `SEGL_STATUS_LIST_BITS` |
+//! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
+//! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
 //!
 //! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
@@ -104,6 +108,19 @@ pub struct Config {
     pub nonce_lifetime_secs: u64,
     /// `max_tx_code_attempts`: wrong transaction codes tolerated before an offer locks (1..=10).
     pub max_tx_code_attempts: u32,
+    /// `status_list_size`: entries per Token Status List (DIGEST §4), 16..=16777216. A larger
+    /// list hides each credential among more others (herd privacy); a full list rolls over to a
+    /// new one. Applies to lists created from now on.
+    pub status_list_size: u64,
+    /// `status_list_bits`: bits per entry, 1, 2, 4 or 8 ("Use bits=2 if you need suspension":
+    /// with 1 bit a credential can only be valid or revoked).
+    pub status_list_bits: u8,
+    /// `status_list_ttl_secs`: the status list token's `ttl` and HTTP `max-age`: how long a
+    /// verifier may cache it, so the bound on how late it learns of a revocation (1..=86400).
+    pub status_list_ttl_secs: u64,
+    /// `status_list_regeneration_secs`: an unchanged list's token is re-signed at most this often
+    /// (a change re-signs it at the next request) (1..=86400).
+    pub status_list_regeneration_secs: u64,
     /// `[[tenants]]`: the credential issuers served. A file without any keeps the default
     /// tenant `default`.
     pub tenants: Vec<TenantConfig>,
@@ -120,6 +137,10 @@ impl Default for Config {
             token_lifetime_secs: 600,
             nonce_lifetime_secs: 300,
             max_tx_code_attempts: 5,
+            status_list_size: 1 << 20,
+            status_list_bits: 2,
+            status_list_ttl_secs: 3600,
+            status_list_regeneration_secs: 300,
             tenants: vec![TenantConfig::default()],
         }
     }
@@ -465,6 +486,12 @@ impl Config {
                     self.max_tx_code_attempts =
                         u32::try_from(number(value)?).map_err(|e| bad(format!("{e}")))?
                 }
+                "STATUS_LIST_SIZE" => self.status_list_size = number(value)?,
+                "STATUS_LIST_BITS" => {
+                    self.status_list_bits = u8::try_from(number(value)?).map_err(|e| bad(format!("{e}")))?
+                }
+                "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
+                "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
                 _ => return Err(bad("unknown SEGL_ variable".into())),
             }
@@ -501,6 +528,12 @@ impl Config {
         check::range("token_lifetime_secs", self.token_lifetime_secs, 1, 86_400)?;
         check::range("nonce_lifetime_secs", self.nonce_lifetime_secs, 1, 3_600)?;
         check::range("max_tx_code_attempts", u64::from(self.max_tx_code_attempts), 1, 10)?;
+        check::range("status_list_size", self.status_list_size, 16, 1 << 24)?;
+        if ![1, 2, 4, 8].contains(&self.status_list_bits) {
+            return Err(invalid("status_list_bits", "must be 1, 2, 4 or 8"));
+        }
+        check::range("status_list_ttl_secs", self.status_list_ttl_secs, 1, 86_400)?;
+        check::range("status_list_regeneration_secs", self.status_list_regeneration_secs, 1, 86_400)?;
         if self.tenants.is_empty() {
             return Err(invalid("tenants", "at least one tenant is required"));
         }

@@ -11,6 +11,7 @@ use crate::bootstrap::{self, AdminToken, BootstrapError};
 use crate::config::Config;
 use crate::http::AppState;
 use crate::service::credential::ProofWindow;
+use crate::service::status::{PublicationTimes, Publisher};
 use crate::service::token::Lifetimes;
 use crate::store::{AnyStore, StoreError, connect};
 
@@ -64,6 +65,10 @@ pub async fn open(
         proof_window: ProofWindow { max_age: PROOF_MAX_AGE, max_skew: PROOF_MAX_SKEW },
         admin_token: admin_token.hash,
         clock,
+        status_lists: Publisher::new(PublicationTimes {
+            ttl: config.status_list_ttl_secs,
+            regeneration: config.status_list_regeneration_secs,
+        }),
     };
     Ok((state, admin_token))
 }

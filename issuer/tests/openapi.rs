@@ -128,7 +128,7 @@ async fn the_document_is_openapi_3_1_with_info_tags_and_bearer_scheme() {
         .iter()
         .map(|tag| tag["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tags, names(&["metadata", "oid4vci", "admin"]));
+    assert_eq!(tags, names(&["metadata", "oid4vci", "status", "admin"]));
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"],
         json!({"type": "http", "scheme": "bearer"})

@@ -278,3 +278,28 @@ fn embedded_default_tenant_offers_a_configured_attestation() {
         config.tenants[0].attestations[0].configuration_ids().into_iter().map(|(_, id)| id).collect();
     assert_eq!(ids, vec!["dk.fuldmagt_vc_sd_jwt".to_owned(), "dk.fuldmagt_mso_mdoc".to_owned()]);
 }
+
+#[test]
+fn status_list_keys_default_layer_and_are_checked() {
+    let config = Config::from_sources(None, &env(&[]), &Overrides::default()).unwrap();
+    assert_eq!(
+        (config.status_list_size, config.status_list_bits, config.status_list_ttl_secs),
+        (1_048_576, 2, 3600)
+    );
+    assert_eq!(config.status_list_regeneration_secs, 300);
+    let file = "status_list_size = 4096\nstatus_list_bits = 1\nstatus_list_ttl_secs = 60";
+    let environment = env(&[("SEGL_STATUS_LIST_BITS", "4"), ("SEGL_STATUS_LIST_REGENERATION_SECS", "5")]);
+    let config = Config::from_sources(Some(file), &environment, &Overrides::default()).unwrap();
+    assert_eq!((config.status_list_size, config.status_list_bits), (4096, 4), "env beats file");
+    assert_eq!((config.status_list_ttl_secs, config.status_list_regeneration_secs), (60, 5));
+    for (name, value, key) in [
+        ("SEGL_STATUS_LIST_BITS", "3", "status_list_bits"),
+        ("SEGL_STATUS_LIST_SIZE", "8", "status_list_size"),
+        ("SEGL_STATUS_LIST_SIZE", "33554432", "status_list_size"),
+        ("SEGL_STATUS_LIST_TTL_SECS", "0", "status_list_ttl_secs"),
+        ("SEGL_STATUS_LIST_REGENERATION_SECS", "0", "status_list_regeneration_secs"),
+    ] {
+        let result = Config::from_sources(None, &env(&[(name, value)]), &Overrides::default());
+        assert_eq!(invalid_key(result), key, "{name}={value}");
+    }
+}

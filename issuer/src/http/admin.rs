@@ -41,15 +41,7 @@ pub async fn create_offer<S: Store>(
     body: Result<Json<OfferRequest>, JsonRejection>,
 ) -> Result<Response, WithStatus> {
     authorize(&state, &headers)?;
-    let mut tenants = state.tenants.values();
-    let (Some(only), None) = (tenants.next(), tenants.next()) else {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            "this deployment has several credential issuers: POST /admin/v1/tenants/{tenant}/offers",
-        )
-        .into());
-    };
-    let only = Arc::clone(only);
+    let only = only_tenant(&state, "POST /admin/v1/tenants/{tenant}/offers")?;
     create(&state, &only, body).await
 }
 
@@ -104,7 +96,22 @@ async fn create<S: Store>(
     Ok((StatusCode::CREATED, super::token::no_store(Json(response))).into_response())
 }
 
-fn authorize<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<(), WithStatus> {
+/// The deployment's only tenant, for the admin API's un-scoped paths; with several tenants the
+/// caller must use `scoped` (named in the error).
+pub(super) fn only_tenant<S: Store>(state: &AppState<S>, scoped: &str) -> Result<Arc<Tenant>, WithStatus> {
+    let mut tenants = state.tenants.values();
+    match (tenants.next(), tenants.next()) {
+        (Some(only), None) => Ok(Arc::clone(only)),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("this deployment has several credential issuers: {scoped}"),
+        )
+        .into()),
+    }
+}
+
+/// Checks the admin bearer token (constant-time digest comparison).
+pub(super) fn authorize<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<(), WithStatus> {
     let token = bearer(headers).map_err(|_| unauthorized())?;
     if SecretHash::of(token).matches(&state.admin_token) { Ok(()) } else { Err(unauthorized()) }
 }

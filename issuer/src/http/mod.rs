@@ -8,6 +8,7 @@ mod extract;
 mod metadata;
 mod offers;
 pub mod openapi;
+mod status;
 mod token;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use segl_credential::clock::Clock;
 pub use error::ApiError;
 
 use crate::service::credential::ProofWindow;
+use crate::service::status::Publisher;
 use crate::service::tenant::Tenant;
 use crate::service::token::Lifetimes;
 use crate::store::{SecretHash, Store};
@@ -44,6 +46,8 @@ pub struct AppState<S> {
     pub admin_token: SecretHash,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Signs and caches the tenants' status list tokens.
+    pub status_lists: Publisher,
 }
 
 /// An HTTP method a route answers to.
@@ -105,6 +109,20 @@ pub enum Endpoint {
     AdminCreateOffer,
     /// Admin: create an offer from a named tenant.
     AdminCreateTenantOffer,
+    /// A published Status List Token (draft-ietf-oauth-status-list).
+    StatusList,
+    /// Admin: set one credential's status.
+    AdminCredentialStatus,
+    /// Admin: set the status of an offer's or a subject's credentials.
+    AdminGroupStatus,
+    /// Admin: the credentials an offer issued.
+    AdminOfferCredentials,
+    /// Admin: set one credential's status, tenant-scoped.
+    AdminTenantCredentialStatus,
+    /// Admin: set the status of an offer's or a subject's credentials, tenant-scoped.
+    AdminTenantGroupStatus,
+    /// Admin: the credentials an offer issued, tenant-scoped.
+    AdminTenantOfferCredentials,
 }
 
 /// One route: method, axum path template and handler.
@@ -148,6 +166,25 @@ pub const ROUTES: &[Route] = &[
     route(RouteMethod::Get, "/{tenant}/offers/{offer}/page", Endpoint::OfferPage),
     route(RouteMethod::Post, "/admin/v1/offers", Endpoint::AdminCreateOffer),
     route(RouteMethod::Post, "/admin/v1/tenants/{tenant}/offers", Endpoint::AdminCreateTenantOffer),
+    route(RouteMethod::Get, "/{tenant}/status-lists/{list}", Endpoint::StatusList),
+    route(RouteMethod::Post, "/admin/v1/credentials/{credential}/status", Endpoint::AdminCredentialStatus),
+    route(RouteMethod::Post, "/admin/v1/credentials/status", Endpoint::AdminGroupStatus),
+    route(RouteMethod::Get, "/admin/v1/offers/{offer}/credentials", Endpoint::AdminOfferCredentials),
+    route(
+        RouteMethod::Post,
+        "/admin/v1/tenants/{tenant}/credentials/{credential}/status",
+        Endpoint::AdminTenantCredentialStatus,
+    ),
+    route(
+        RouteMethod::Post,
+        "/admin/v1/tenants/{tenant}/credentials/status",
+        Endpoint::AdminTenantGroupStatus,
+    ),
+    route(
+        RouteMethod::Get,
+        "/admin/v1/tenants/{tenant}/offers/{offer}/credentials",
+        Endpoint::AdminTenantOfferCredentials,
+    ),
 ];
 
 /// The issuer's router: metadata, the OpenID4VCI endpoints of every tenant, and the admin API,
@@ -178,5 +215,12 @@ fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
         Endpoint::OfferPage => on(method, offers::page::<S>),
         Endpoint::AdminCreateOffer => on(method, admin::create_offer::<S>),
         Endpoint::AdminCreateTenantOffer => on(method, admin::create_tenant_offer::<S>),
+        Endpoint::StatusList => on(method, status::status_list::<S>),
+        Endpoint::AdminCredentialStatus => on(method, status::credential_status::<S>),
+        Endpoint::AdminGroupStatus => on(method, status::group_status::<S>),
+        Endpoint::AdminOfferCredentials => on(method, status::offer_credentials::<S>),
+        Endpoint::AdminTenantCredentialStatus => on(method, status::tenant_credential_status::<S>),
+        Endpoint::AdminTenantGroupStatus => on(method, status::tenant_group_status::<S>),
+        Endpoint::AdminTenantOfferCredentials => on(method, status::tenant_offer_credentials::<S>),
     }
 }

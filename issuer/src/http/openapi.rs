@@ -7,11 +7,12 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, credential, metadata, offers, token};
+use super::{admin, credential, metadata, offers, status, token};
 use crate::protocol::{
     CredentialOffer, CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, Grants,
-    IssuedCredential, NonceResponse, NotificationEvent, NotificationRequest, OfferCreated, OfferRequest,
-    PreAuthorizedCodeGrant, Proofs, TokenRequest, TokenResponse, TxCode,
+    GroupStatusUpdate, IssuedCredential, IssuedCredentialInfo, NonceResponse, NotificationEvent,
+    NotificationRequest, OfferCreated, OfferCredentials, OfferRequest, PreAuthorizedCodeGrant, Proofs,
+    StatusListEntry, StatusUpdate, StatusUpdated, StatusValue, TokenRequest, TokenResponse, TxCode,
 };
 
 /// The name of the bearer security scheme the credential, notification and admin endpoints use.
@@ -45,6 +46,13 @@ pub const BEARER_SCHEME: &str = "bearer";
         offers::page,
         admin::create_offer,
         admin::create_tenant_offer,
+        status::status_list,
+        status::credential_status,
+        status::group_status,
+        status::offer_credentials,
+        status::tenant_credential_status,
+        status::tenant_group_status,
+        status::tenant_offer_credentials,
     ),
     components(schemas(
         CredentialOffer,
@@ -64,12 +72,21 @@ pub const BEARER_SCHEME: &str = "bearer";
         ErrorCode,
         OfferRequest,
         OfferCreated,
+        StatusValue,
+        StatusUpdate,
+        GroupStatusUpdate,
+        StatusUpdated,
+        StatusListEntry,
+        IssuedCredentialInfo,
+        OfferCredentials,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "metadata", description = "Discovery metadata, health and this document"),
         (name = "oid4vci", description = "OpenID4VCI 1.0 protocol endpoints of a tenant (credential issuer)"),
-        (name = "admin", description = "The admin API: create credential offers (admin bearer token)"),
+        (name = "status", description = "Token Status Lists: the signed status of every issued credential"),
+        (name = "admin", description = "The admin API: create credential offers, revoke, suspend and reinstate \
+            credentials (admin bearer token)"),
     ),
 )]
 pub struct ApiDoc;

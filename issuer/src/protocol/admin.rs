@@ -22,6 +22,13 @@ pub struct OfferRequest {
     /// `tx_code`) that the authority delivers to the user out of band.
     #[serde(default)]
     pub tx_code: bool,
+    /// Who the credentials are for, in the authority's own terms (for example a national
+    /// identifier or a case number); optional, never put into a credential. Every credential
+    /// issued under the offer records it, so that `POST /admin/v1/credentials/status` can revoke
+    /// or suspend everything issued to one subject. 1 to 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub subject: Option<String>,
 }
 
 /// The answer to an [`OfferRequest`].

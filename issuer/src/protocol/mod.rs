@@ -5,6 +5,7 @@ mod admin;
 mod credential;
 mod error;
 mod offer;
+mod status;
 mod token;
 
 pub use admin::{OfferCreated, OfferRequest};
@@ -14,4 +15,8 @@ pub use credential::{
 };
 pub use error::{ErrorCode, ErrorResponse};
 pub use offer::{CredentialOffer, Grants, PRE_AUTHORIZED_CODE_GRANT, PreAuthorizedCodeGrant, TxCode};
+pub use status::{
+    GroupStatusUpdate, IssuedCredentialInfo, OfferCredentials, StatusListEntry, StatusUpdate, StatusUpdated,
+    StatusValue,
+};
 pub use token::{TokenRequest, TokenResponse};

@@ -10,6 +10,7 @@ use segl_credential::jose::{KeyReference, base64url_encode};
 use segl_credential::keys::{Algorithm, PublicKey};
 use segl_credential::mdoc::IssuerSignedBuilder;
 use segl_credential::sd_jwt::{self, IssueOptions};
+use segl_credential::status_list::{StatusClaim, StatusReference};
 
 use super::ApiError;
 use super::proof::{ProofRules, ValidProof, check_jwt_proof};
@@ -19,7 +20,7 @@ use crate::catalog::{CredentialConfiguration, Format, InputClaims, SdJwtClaims};
 use crate::protocol::{
     CredentialRequest, CredentialResponse, ErrorCode, IssuedCredential, NotificationRequest, Proofs,
 };
-use crate::store::{AccessGrant, NewIssuance, SecretHash, Store};
+use crate::store::{AccessGrant, NewCredential, NewIssuance, SecretHash, Store};
 
 /// The proof signing algorithms the issuer accepts (HAIP 1.0: ES256 on P-256; its metadata's
 /// `proof_signing_alg_values_supported`).
@@ -99,7 +100,9 @@ pub async fn issue_credentials<S: Store>(
         }
     }
 
-    let credentials = prepared.mint(tenant, &valid, rng)?;
+    let references =
+        allocate_entries(store, tenant, &grant.offer_id, configuration.id(), valid.len(), now, rng).await?;
+    let credentials = prepared.mint(tenant, &valid, &references, rng)?;
     let notification_id = new_secret(rng);
     let issuance = NewIssuance {
         id: new_secret(rng),
@@ -133,6 +136,37 @@ pub async fn notify<S: Store>(
         return Err(ApiError::new(ErrorCode::InvalidNotificationId, "unknown notification_id"));
     }
     Ok(())
+}
+
+/// Gives each credential about to be minted its own Token Status List entry (DIGEST §4): a new
+/// credential id and a random free index of the tenant's current list, recorded as VALID under
+/// the offer (and its subject). An entry whose credential then fails to mint stays VALID and
+/// unused, which reveals nothing.
+async fn allocate_entries<S: Store>(
+    store: &S,
+    tenant: &Tenant,
+    offer_id: &str,
+    configuration_id: &str,
+    count: usize,
+    now: UnixTime,
+    rng: &mut (impl CryptoRngCore + Send),
+) -> Result<Vec<StatusClaim>, ApiError> {
+    let mut references = Vec::with_capacity(count);
+    for _ in 0..count {
+        let credential = NewCredential {
+            id: new_secret(rng),
+            tenant: tenant.id.clone(),
+            offer_id: offer_id.to_owned(),
+            credential_configuration_id: configuration_id.to_owned(),
+            issued_at: now,
+            random: rng.next_u64(),
+        };
+        let slot = store.allocate_status(&credential, tenant.status_lists).await?;
+        references.push(StatusClaim {
+            status_list: StatusReference { idx: slot.idx, uri: tenant.status_list_uri(slot.list_id) },
+        });
+    }
+    Ok(references)
 }
 
 /// The unexpired grant behind `access_token` (RFC 6750 §3.1 `invalid_token` otherwise).
@@ -256,17 +290,20 @@ impl Prepared {
         })
     }
 
-    /// One credential per proof, bound to the proof's key.
+    /// One credential per proof, bound to the proof's key, each with its own status entry.
     fn mint(
         &self,
         tenant: &Tenant,
         proofs: &[ValidProof],
+        references: &[StatusClaim],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<IssuedCredential>, ApiError> {
         proofs
             .iter()
-            .map(|proof| {
-                self.mint_one(tenant, &proof.key, rng).map(|credential| IssuedCredential { credential })
+            .zip(references)
+            .map(|(proof, status)| {
+                self.mint_one(tenant, &proof.key, status, rng)
+                    .map(|credential| IssuedCredential { credential })
             })
             .collect()
     }
@@ -275,6 +312,7 @@ impl Prepared {
         &self,
         tenant: &Tenant,
         key: &PublicKey,
+        status: &StatusClaim,
         rng: &mut impl CryptoRngCore,
     ) -> Result<String, ApiError> {
         match self {
@@ -282,7 +320,8 @@ impl Prepared {
                 let options =
                     IssueOptions { key_reference: KeyReference::X5c, decoys_per_object: DECOYS_PER_OBJECT };
                 sd_jwt::issue_vc(
-                    &claims.vc_claims(Some(&tenant.issuer_id), Some(key), None),
+                    // SD-JWT VC §3.2.2.2 / DIGEST §4: `status.status_list {idx, uri}`.
+                    &claims.vc_claims(Some(&tenant.issuer_id), Some(key), Some(status)),
                     claims.claims.clone(),
                     &claims.policy,
                     &options,
@@ -292,7 +331,10 @@ impl Prepared {
                 .map_err(ApiError::server)
             }
             // §A.2.4 (mso_mdoc): the credential is the base64url-encoded CBOR `IssuerSigned`.
+            // DIGEST §5.1: the MSO's `status` map (ISO 18013-5 second edition).
             Prepared::Mdoc(builder) => builder
+                .clone()
+                .status(status.status_list.clone())
                 .issue(key, tenant.signer.as_ref(), rng)
                 .map(base64url_encode)
                 .map_err(ApiError::server),

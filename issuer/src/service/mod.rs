@@ -5,6 +5,7 @@ pub mod credential;
 mod error;
 pub mod offer;
 pub mod proof;
+pub mod status;
 pub mod tenant;
 #[cfg(test)]
 mod test_support;

@@ -31,6 +31,9 @@ const TX_CODE_DESCRIPTION: &str = "Enter the 6-digit transaction code you receiv
 /// The most configurations one offer may name (the catalogue is small; this bounds the dry runs).
 const MAX_CONFIGURATIONS: usize = 32;
 
+/// The longest `subject` an offer may name, in characters.
+const MAX_SUBJECT_CHARS: usize = 256;
+
 /// A freshly created offer: its id, the offer by value, and the transaction code to deliver out
 /// of band (the only time it exists in clear on the issuer's side).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +71,11 @@ pub async fn create_offer<S: Store>(
             ids.len()
         )));
     }
+    if let Some(subject) = &request.subject
+        && (subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS)
+    {
+        return Err(invalid_request(format!("subject must have 1 to {MAX_SUBJECT_CHARS} characters")));
+    }
     for (index, id) in ids.iter().enumerate() {
         if ids.iter().take(index).any(|earlier| earlier == id) {
             return Err(invalid_request(format!("credential configuration `{id}` is listed twice")));
@@ -90,6 +98,7 @@ pub async fn create_offer<S: Store>(
         tx_code: tx_code.as_deref().map(SecretHash::of),
         created_at: now,
         expires_at: now.saturating_add_unsigned(offer_lifetime),
+        subject: request.subject.clone(),
     };
     store.create_offer(&record).await?;
     let offer = credential_offer(tenant, ids.clone(), code, tx_code.is_some());
@@ -225,6 +234,7 @@ mod tests {
 
     fn request(ids: &[&str], claims: InputClaims, tx_code: bool) -> OfferRequest {
         OfferRequest {
+            subject: None,
             credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
             claims,
             tx_code,

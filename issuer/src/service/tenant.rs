@@ -8,6 +8,7 @@ use segl_credential::keys::Signer;
 use zeroize::Zeroizing;
 
 use crate::catalog::Catalog;
+use crate::store::ListShape;
 
 /// The secret a tenant derives pre-authorized codes from: `code = HMAC-SHA256(key, offer id)`.
 /// The store keeps only the code's digest, yet any node holding the key can serve the offer by
@@ -47,6 +48,17 @@ pub struct Tenant {
     pub signer: Arc<dyn Signer>,
     /// The secret its pre-authorized codes are derived from.
     pub offer_key: OfferKey,
+    /// The shape of the Token Status Lists it creates (deployment keys `status_list_size`,
+    /// `status_list_bits`).
+    pub status_lists: ListShape,
+}
+
+impl Tenant {
+    /// Where status list `list_id` is published: `{issuer_id}/status-lists/{list_id}`, the
+    /// `uri` of every credential's `status_list` reference and the token's `sub` (DIGEST §4).
+    pub fn status_list_uri(&self, list_id: i64) -> String {
+        format!("{}/status-lists/{list_id}", self.issuer_id)
+    }
 }
 
 impl std::fmt::Debug for Tenant {

@@ -57,6 +57,7 @@ pub fn tenant_with(config: &TenantConfig, seed: u64) -> (Tenant, TrustAnchors) {
         catalog: Catalog::from_tenant(config),
         signer: Arc::new(pki.issuer_signer),
         offer_key: OfferKey::new([seed as u8; 32]),
+        status_lists: crate::store::ListShape { size: 1 << 20, bits: 2 },
     };
     (tenant, anchors)
 }
@@ -193,5 +194,52 @@ impl Store for Counting {
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         self.inner.purge_expired(now).await
+    }
+
+    async fn allocate_status(
+        &self,
+        credential: &crate::store::NewCredential,
+        shape: crate::store::ListShape,
+    ) -> Result<crate::store::StatusSlot, StoreError> {
+        self.inner.allocate_status(credential, shape).await
+    }
+
+    async fn credentials_where(
+        &self,
+        tenant: &str,
+        target: &crate::store::StatusTarget<'_>,
+    ) -> Result<Vec<crate::store::CredentialRecord>, StoreError> {
+        self.inner.credentials_where(tenant, target).await
+    }
+
+    async fn change_status(
+        &self,
+        change: &crate::store::StatusChange<'_>,
+    ) -> Result<crate::store::StatusChangeOutcome, crate::store::StatusChangeError> {
+        self.inner.change_status(change).await
+    }
+
+    async fn status_history(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<Vec<crate::store::StatusAuditEntry>, StoreError> {
+        self.inner.status_history(tenant, credential_id).await
+    }
+
+    async fn status_list_head(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Option<crate::store::StatusListHead>, StoreError> {
+        self.inner.status_list_head(tenant, list_id).await
+    }
+
+    async fn status_list_entries(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Vec<(u64, crate::store::CredentialStatus)>, StoreError> {
+        self.inner.status_list_entries(tenant, list_id).await
     }
 }

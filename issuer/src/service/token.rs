@@ -97,6 +97,7 @@ mod tests {
             tx_code: tx_code.map(SecretHash::of),
             created_at: NOW,
             expires_at: NOW + 600,
+            subject: None,
         };
         store.create_offer(&offer).await.unwrap();
         store

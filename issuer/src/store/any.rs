@@ -5,7 +5,9 @@ use segl_credential::clock::UnixTime;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{
-    AccessGrant, NewIssuance, NewOffer, Offer, RedeemError, Redemption, SecretHash, Store, StoreError,
+    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
+    RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
+    StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
 
 /// Either back end behind one type, so the server is not generic over the database.
@@ -103,5 +105,52 @@ impl Store for AnyStore {
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         delegate!(self, s => s.purge_expired(now))
+    }
+
+    async fn allocate_status(
+        &self,
+        credential: &NewCredential,
+        shape: ListShape,
+    ) -> Result<StatusSlot, StoreError> {
+        delegate!(self, s => s.allocate_status(credential, shape))
+    }
+
+    async fn credentials_where(
+        &self,
+        tenant: &str,
+        target: &StatusTarget<'_>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        delegate!(self, s => s.credentials_where(tenant, target))
+    }
+
+    async fn change_status(
+        &self,
+        change: &StatusChange<'_>,
+    ) -> Result<StatusChangeOutcome, StatusChangeError> {
+        delegate!(self, s => s.change_status(change))
+    }
+
+    async fn status_history(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<Vec<StatusAuditEntry>, StoreError> {
+        delegate!(self, s => s.status_history(tenant, credential_id))
+    }
+
+    async fn status_list_head(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Option<StatusListHead>, StoreError> {
+        delegate!(self, s => s.status_list_head(tenant, list_id))
+    }
+
+    async fn status_list_entries(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
+        delegate!(self, s => s.status_list_entries(tenant, list_id))
     }
 }

@@ -12,12 +12,18 @@ mod any;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod status;
+mod status_sql;
 #[cfg(test)]
 mod tests;
 
 pub use any::{AnyStore, connect};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use status::{
+    CredentialRecord, CredentialStatus, ListShape, NewCredential, StatusAuditEntry, StatusChange,
+    StatusChangeError, StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget,
+};
 
 use segl_credential::clock::UnixTime;
 
@@ -67,6 +73,9 @@ pub struct NewOffer {
     pub created_at: UnixTime,
     /// When the pre-authorized code stops being redeemable.
     pub expires_at: UnixTime,
+    /// Who the credentials are for, as the authority names them (optional): every credential
+    /// issued under the offer carries it, so they can be revoked together.
+    pub subject: Option<String>,
 }
 
 /// Where an offer stands.
@@ -99,6 +108,8 @@ pub struct Offer {
     pub expires_at: UnixTime,
     /// Current state.
     pub state: OfferState,
+    /// The subject the authority named, if any.
+    pub subject: Option<String>,
 }
 
 /// One attempt to redeem a pre-authorized code at the token endpoint (OpenID4VCI 1.0 §6.1).
@@ -265,4 +276,52 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes expired nonces and access tokens; returns how many rows went.
     fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Gives a credential about to be minted its Token Status List entry (DIGEST §4) and records
+    /// it as VALID: an entry of the tenant's lowest-numbered list that is not full, chosen at
+    /// random among the free ones (so indices leak no issuance order), never handed out twice,
+    /// also to concurrent callers on other nodes. A full list is marked so and a new one of
+    /// `shape` created (a list keeps the shape it was created with).
+    fn allocate_status(
+        &self,
+        credential: &NewCredential,
+        shape: ListShape,
+    ) -> impl Future<Output = Result<StatusSlot, StoreError>> + Send;
+
+    /// The credentials of `tenant` a target names (one id, an offer's, a subject's), oldest first.
+    fn credentials_where(
+        &self,
+        tenant: &str,
+        target: &StatusTarget<'_>,
+    ) -> impl Future<Output = Result<Vec<CredentialRecord>, StoreError>> + Send;
+
+    /// Changes the status of the targeted credentials in one transaction, appending one audit
+    /// row per changed credential and bumping each touched list's version. INVALID is final: a
+    /// single credential asked to leave it is refused ([`StatusChangeError::IllegalTransition`]);
+    /// a group change skips such credentials. Every refusal leaves the store unchanged.
+    fn change_status(
+        &self,
+        change: &StatusChange<'_>,
+    ) -> impl Future<Output = Result<StatusChangeOutcome, StatusChangeError>> + Send;
+
+    /// A credential's audit trail, oldest first.
+    fn status_history(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> impl Future<Output = Result<Vec<StatusAuditEntry>, StoreError>> + Send;
+
+    /// A status list's shape and version, `None` when the tenant has no such list.
+    fn status_list_head(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> impl Future<Output = Result<Option<StatusListHead>, StoreError>> + Send;
+
+    /// The entries of a list that are not VALID (every other entry is VALID).
+    fn status_list_entries(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> impl Future<Output = Result<Vec<(u64, CredentialStatus)>, StoreError>> + Send;
 }

@@ -9,9 +9,11 @@ use segl_credential::clock::UnixTime;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::status_sql::status_methods;
 use super::{
-    AccessGrant, NewIssuance, NewOffer, Offer, OfferState, RedeemError, Redemption, SecretHash, Store,
-    StoreError,
+    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
+    OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
+    StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
 
 /// The issuer store on a PostgreSQL database.
@@ -46,11 +48,13 @@ impl PostgresStore {
     }
 }
 
+status_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
+
 impl Store for PostgresStore {
     async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO offers (tenant, id, credential_configuration_ids, claims, code_hash, tx_code_hash, \
-             tx_code_attempts, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+             tx_code_attempts, state, created_at, expires_at, subject) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)",
         )
         .bind(&offer.tenant)
         .bind(&offer.id)
@@ -61,6 +65,7 @@ impl Store for PostgresStore {
         .bind(rows::state_name(OfferState::Pending))
         .bind(offer.created_at)
         .bind(offer.expires_at)
+        .bind(&offer.subject)
         .execute(&self.pool)
         .await
         .map_err(|e| rows::db_error(e, "offer"))?;
@@ -259,5 +264,52 @@ impl Store for PostgresStore {
             .map_err(|e| rows::db_error(e, "purge access tokens"))?;
         tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
         Ok(nonces.rows_affected() + tokens.rows_affected())
+    }
+
+    async fn allocate_status(
+        &self,
+        credential: &NewCredential,
+        shape: ListShape,
+    ) -> Result<StatusSlot, StoreError> {
+        self.allocate(credential, shape).await
+    }
+
+    async fn credentials_where(
+        &self,
+        tenant: &str,
+        target: &StatusTarget<'_>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.credentials_by(tenant, target).await
+    }
+
+    async fn change_status(
+        &self,
+        change: &StatusChange<'_>,
+    ) -> Result<StatusChangeOutcome, StatusChangeError> {
+        self.change(change).await
+    }
+
+    async fn status_history(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<Vec<StatusAuditEntry>, StoreError> {
+        self.history(tenant, credential_id).await
+    }
+
+    async fn status_list_head(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Option<StatusListHead>, StoreError> {
+        self.head(tenant, list_id).await
+    }
+
+    async fn status_list_entries(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
+        self.entries(tenant, list_id).await
     }
 }

@@ -8,12 +8,13 @@ use super::{AccessGrant, Offer, OfferState, RedeemError, Redemption, SecretHash,
 
 /// An `offers` row as selected by both back ends, in this column order:
 /// id, tenant, credential_configuration_ids (JSON), claims (JSON), tx_code_hash,
-/// tx_code_attempts, state, created_at, expires_at.
-pub(super) type OfferRow = (String, String, String, String, Option<Vec<u8>>, i64, String, i64, i64);
+/// tx_code_attempts, state, created_at, expires_at, subject.
+pub(super) type OfferRow =
+    (String, String, String, String, Option<Vec<u8>>, i64, String, i64, i64, Option<String>);
 
 /// The column list matching [`OfferRow`] (unqualified, for `FROM offers`).
 pub(super) const OFFER_COLUMNS: &str = "id, tenant, credential_configuration_ids, claims, tx_code_hash, \
-     tx_code_attempts, state, created_at, expires_at";
+     tx_code_attempts, state, created_at, expires_at, subject";
 
 /// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry.
 pub(super) type GrantRow = (String, String, String, String, i64);
@@ -75,7 +76,7 @@ pub(super) struct StoredOffer {
 
 /// Decodes an [`OfferRow`].
 pub(super) fn decode_offer(row: OfferRow) -> Result<StoredOffer, StoreError> {
-    let (id, tenant, ids, claims, tx_code, attempts, state, created_at, expires_at) = row;
+    let (id, tenant, ids, claims, tx_code, attempts, state, created_at, expires_at, subject) = row;
     let tx_code = tx_code.as_deref().map(|b| parse_hash(b, "offers.tx_code_hash")).transpose()?;
     let offer = Offer {
         id,
@@ -86,6 +87,7 @@ pub(super) fn decode_offer(row: OfferRow) -> Result<StoredOffer, StoreError> {
         created_at,
         expires_at,
         state: parse_state(&state)?,
+        subject,
     };
     Ok(StoredOffer { offer, tx_code, attempts })
 }
@@ -193,6 +195,7 @@ mod unit {
                 created_at: 0,
                 expires_at: 100,
                 state,
+                subject: None,
             },
             tx_code: tx.map(SecretHash::of),
             attempts,

@@ -15,9 +15,11 @@ use sqlx::sqlite::{
 };
 
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::status_sql::status_methods;
 use super::{
-    AccessGrant, NewIssuance, NewOffer, Offer, OfferState, RedeemError, Redemption, SecretHash, Store,
-    StoreError,
+    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
+    OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
+    StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
 
 /// How long a connection waits for another writer's lock before giving up.
@@ -74,11 +76,18 @@ impl SqliteStore {
     }
 }
 
+status_methods!(
+    SqliteStore,
+    sql = super::status_sql::sql::for_sqlite,
+    begin = "BEGIN IMMEDIATE",
+    lock = false
+);
+
 impl Store for SqliteStore {
     async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO offers (tenant, id, credential_configuration_ids, claims, code_hash, tx_code_hash, \
-             tx_code_attempts, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+             tx_code_attempts, state, created_at, expires_at, subject) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
         )
         .bind(&offer.tenant)
         .bind(&offer.id)
@@ -89,6 +98,7 @@ impl Store for SqliteStore {
         .bind(rows::state_name(OfferState::Pending))
         .bind(offer.created_at)
         .bind(offer.expires_at)
+        .bind(&offer.subject)
         .execute(&self.pool)
         .await
         .map_err(|e| rows::db_error(e, "offer"))?;
@@ -282,6 +292,53 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
         Ok(nonces.rows_affected() + tokens.rows_affected())
     }
+
+    async fn allocate_status(
+        &self,
+        credential: &NewCredential,
+        shape: ListShape,
+    ) -> Result<StatusSlot, StoreError> {
+        self.allocate(credential, shape).await
+    }
+
+    async fn credentials_where(
+        &self,
+        tenant: &str,
+        target: &StatusTarget<'_>,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        self.credentials_by(tenant, target).await
+    }
+
+    async fn change_status(
+        &self,
+        change: &StatusChange<'_>,
+    ) -> Result<StatusChangeOutcome, StatusChangeError> {
+        self.change(change).await
+    }
+
+    async fn status_history(
+        &self,
+        tenant: &str,
+        credential_id: &str,
+    ) -> Result<Vec<StatusAuditEntry>, StoreError> {
+        self.history(tenant, credential_id).await
+    }
+
+    async fn status_list_head(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Option<StatusListHead>, StoreError> {
+        self.head(tenant, list_id).await
+    }
+
+    async fn status_list_entries(
+        &self,
+        tenant: &str,
+        list_id: i64,
+    ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
+        self.entries(tenant, list_id).await
+    }
 }
 
 #[cfg(test)]
@@ -310,5 +367,30 @@ mod unit {
         let nonce = SecretHash::of("n");
         store.store_nonce("t", &nonce, 10).await.unwrap();
         assert!(store.consume_nonce("t", &nonce, 0).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_status_audit_table_is_append_only() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("INSERT INTO status_lists (tenant, id, size, bits, created_at) VALUES ('t', 1, 4, 2, 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO offers (tenant, id, credential_configuration_ids, claims, code_hash, created_at, expires_at) VALUES ('t', 'o', '[]', '{}', zeroblob(32), 0, 1)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO credentials (tenant, id, list_id, idx, offer_id, credential_configuration_id, issued_at) VALUES ('t', 'c', 1, 0, 'o', 'x', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO status_changes (tenant, credential_id, from_status, to_status, actor, reason, at) VALUES ('t', 'c', 'valid', 'invalid', 'a', 'r', 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        for statement in ["UPDATE status_changes SET reason = 'x'", "DELETE FROM status_changes"] {
+            let error = sqlx::query(statement).execute(&store.pool).await.unwrap_err();
+            assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+        }
     }
 }

@@ -38,6 +38,7 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
     let store = Counting::new().await;
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let request = crate::protocol::OfferRequest {
+        subject: None,
         credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         claims: pid_claims(),
         tx_code: false,
@@ -452,4 +453,44 @@ async fn rejects_an_unknown_notification_id() {
         notify(&flow.store, &other, &flow.token, &report(&issued.notification_id), NOW).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidToken);
     notify(&flow.store, &flow.tenant, &flow.token, &report(&issued.notification_id), NOW).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_credential_gets_its_own_status_entry_recorded_under_the_offer() {
+    let mut flow = flow(&[PID_SD_JWT_ID, AGE_MDOC_ID]).await;
+    let holders: Vec<Holder> = (0..3).map(|i| Holder::new(200 + i)).collect();
+    let nonce = flow.nonce().await;
+    let proofs = holders.iter().map(|holder| holder.proof(&nonce)).collect();
+    let batch = flow.issue(&request(AGE_MDOC_ID, proofs)).await.unwrap();
+    let nonce = flow.nonce().await;
+    let single = flow.issue(&request(PID_SD_JWT_ID, vec![holders[0].proof(&nonce)])).await.unwrap();
+
+    let mut references = Vec::new();
+    for issued in &batch.credentials {
+        let document = flow.verify_mdoc(&issued.credential, AGE_MDOC_ID);
+        references.push(document.status.expect("the MSO carries a status reference").status_list);
+    }
+    let verified = flow.verify_sd_jwt(&single.credentials[0].credential);
+    let status: StatusClaim = serde_json::from_value(verified.claims["status"].clone()).unwrap();
+    references.push(status.status_list);
+
+    let uri = format!("{ISSUER_ID}/status-lists/1");
+    assert!(references.iter().all(|r| r.uri == uri), "{references:?}");
+    let indices: std::collections::HashSet<u64> = references.iter().map(|r| r.idx).collect();
+    assert_eq!(indices.len(), 4, "each credential has its own index: {references:?}");
+
+    let grant = flow.store.access_grant(&flow.tenant.id, &SecretHash::of(&flow.token), NOW).await.unwrap();
+    let offer_id = grant.unwrap().offer_id;
+    let records = flow
+        .store
+        .credentials_where(&flow.tenant.id, &crate::store::StatusTarget::Offer(&offer_id))
+        .await
+        .unwrap();
+    let mut stored: Vec<u64> = records.iter().map(|r| r.slot.idx).collect();
+    stored.sort_unstable();
+    let mut issued: Vec<u64> = indices.into_iter().collect();
+    issued.sort_unstable();
+    assert_eq!(stored, issued);
+    let configurations: Vec<&str> = records.iter().map(|r| r.credential_configuration_id.as_str()).collect();
+    assert_eq!(configurations.iter().filter(|c| **c == AGE_MDOC_ID).count(), 3);
 }

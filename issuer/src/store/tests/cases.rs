@@ -7,14 +7,14 @@ use crate::store::{
     AccessGrant, NewIssuance, NewOffer, OfferState, RedeemError, Redemption, SecretHash, Store, StoreError,
 };
 
-const A: &str = "https://issuer.example/a";
-const B: &str = "https://issuer.example/b";
-const NOW: i64 = 1_800_000_000;
+pub(super) const A: &str = "https://issuer.example/a";
+pub(super) const B: &str = "https://issuer.example/b";
+pub(super) const NOW: i64 = 1_800_000_000;
 const EXPIRES: i64 = NOW + 300;
 const TOKEN_EXPIRES: i64 = NOW + 600;
 const MAX: u32 = 3;
 
-fn offer(tenant: &str, id: &str, code: &str, tx_code: Option<&str>) -> NewOffer {
+pub(super) fn offer(tenant: &str, id: &str, code: &str, tx_code: Option<&str>) -> NewOffer {
     NewOffer {
         id: id.to_owned(),
         tenant: tenant.to_owned(),
@@ -27,6 +27,7 @@ fn offer(tenant: &str, id: &str, code: &str, tx_code: Option<&str>) -> NewOffer 
         tx_code: tx_code.map(SecretHash::of),
         created_at: NOW,
         expires_at: EXPIRES,
+        subject: None,
     }
 }
 
@@ -349,3 +350,6 @@ fn assert_one_redeemed(results: &[Result<AccessGrant, RedeemError>]) {
         assert!(matches!(r, Ok(_) | Err(RedeemError::AlreadyRedeemed)), "{r:?}");
     }
 }
+
+// The status-list cases live in their own file; the suite reaches every case through here.
+pub(super) use super::status_cases::*;

@@ -4,10 +4,12 @@
 
 mod cases;
 mod harness;
+mod status_cases;
 
-/// Instantiates each named case of [`cases`] once per back end.
+/// Instantiates each named case of [`cases`] once per back end; the cases after `two_pools:`
+/// get two independent pools on one database (two nodes, in effect).
 macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
+    ($($case:ident),* $(,)?; two_pools: $($pair:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -20,16 +22,17 @@ macro_rules! suite {
                 }
             )*
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn two_pools_share_one_database() {
-                let fixture = super::harness::SqliteFixture::open().await;
-                let (a, b) = (fixture.store.clone(), fixture.second().await);
-                let other = b.clone();
-                let outcome =
-                    tokio::spawn(async move { super::cases::two_pools_share_one_database(&a, &b).await }).await;
-                fixture.finish(&[other]).await;
-                super::harness::rethrow(outcome);
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $pair() {
+                    let fixture = super::harness::SqliteFixture::open().await;
+                    let (a, b) = (fixture.store.clone(), fixture.second().await);
+                    let other = b.clone();
+                    let outcome = tokio::spawn(async move { super::cases::$pair(&a, &b).await }).await;
+                    fixture.finish(&[other]).await;
+                    super::harness::rethrow(outcome);
+                }
+            )*
         }
 
         mod postgres {
@@ -44,16 +47,17 @@ macro_rules! suite {
                 }
             )*
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn two_pools_share_one_database() {
-                let fixture = super::harness::PostgresFixture::open().await;
-                let (a, b) = (fixture.store.clone(), fixture.second().await);
-                let other = b.clone();
-                let outcome =
-                    tokio::spawn(async move { super::cases::two_pools_share_one_database(&a, &b).await }).await;
-                fixture.finish(&[other]).await;
-                super::harness::rethrow(outcome);
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $pair() {
+                    let fixture = super::harness::PostgresFixture::open().await;
+                    let (a, b) = (fixture.store.clone(), fixture.second().await);
+                    let other = b.clone();
+                    let outcome = tokio::spawn(async move { super::cases::$pair(&a, &b).await }).await;
+                    fixture.finish(&[other]).await;
+                    super::harness::rethrow(outcome);
+                }
+            )*
         }
     };
 }
@@ -74,6 +78,12 @@ suite!(
     notifications_are_idempotent,
     purge_removes_only_expired,
     ping_answers,
+    status_entries_are_allocated_and_read_back,
+    status_lists_roll_over_when_full,
+    status_changes_follow_the_rules_and_are_audited,
+    group_status_changes_by_offer_and_subject;
+    two_pools: two_pools_share_one_database,
+    concurrent_allocations_never_share_an_entry,
 );
 
 #[tokio::test]
