@@ -6,75 +6,23 @@
 // Helpers outside `#[test]` functions panic on a broken run, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{NOW, TOKEN, TestIssuer, get, post_json};
 use rand::SeedableRng as _;
 use segl_credential::clock::FixedClock;
 use segl_credential::jose::{self, KeyReference};
 use segl_credential::keys::{Signer as _, SoftwareSigner};
 use segl_credential::mdoc;
 use segl_credential::sd_jwt::{self, ExpectedTyp, KeyBindingPolicy};
-use segl_credential::x509::{IssuerKeySource, TrustAnchors};
+use segl_credential::x509::IssuerKeySource;
 use segl_issuer::config::Config;
-use segl_issuer::deployment;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
-const NOW: i64 = 1_800_000_000;
-const TOKEN: &str = "admin-secret";
-
-struct Issuer {
-    router: axum::Router,
-    data_dir: std::path::PathBuf,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-async fn issuer(name: &str) -> Issuer {
-    let data_dir = std::env::temp_dir().join(format!("segl-http-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let config = Config {
-        data_dir: data_dir.clone(),
-        database_url: Some("sqlite::memory:".into()),
-        ..Config::default()
-    };
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let (state, _) =
-        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
-    Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir }
-}
-
-async fn call(issuer: &Issuer, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-    let response = issuer.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap().to_vec();
-    (status, body, headers)
-}
-
-async fn json_call(issuer: &Issuer, request: Request<Body>) -> (StatusCode, Value) {
-    let (status, body, _) = call(issuer, request).await;
-    let value = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
-    (status, value)
-}
-
-fn post_json(uri: &str, bearer: Option<&str>, body: &Value) -> Request<Body> {
-    let mut builder = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
-    if let Some(token) = bearer {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
+async fn issuer(name: &str) -> TestIssuer {
+    common::start(name, 9, |_| {}).await
 }
 
 fn pid_claims() -> Value {
@@ -92,18 +40,10 @@ fn proof(holder: &SoftwareSigner, nonce: &str) -> String {
     jose::sign_compact(header, claims.to_string().as_bytes(), holder).unwrap()
 }
 
-fn anchors(issuer: &Issuer) -> TrustAnchors {
-    let mut anchors = TrustAnchors::new();
-    anchors
-        .add_pem(&std::fs::read_to_string(issuer.data_dir.join("tenants/default/ca.pem")).unwrap())
-        .unwrap();
-    anchors
-}
-
 /// Runs offer → token → nonce → credential for one configuration with `batch` holder keys and
 /// returns the credentials with their keys.
 async fn obtain(
-    issuer: &Issuer,
+    issuer: &TestIssuer,
     configuration: &str,
     batch: usize,
     seed: u64,
@@ -113,21 +53,19 @@ async fn obtain(
 
 /// [`obtain`] with the offer's claims given.
 async fn obtain_with(
-    issuer: &Issuer,
+    issuer: &TestIssuer,
     configuration: &str,
     claims: Value,
     batch: usize,
     seed: u64,
 ) -> (Vec<String>, Vec<SoftwareSigner>, String) {
-    let (status, created) = json_call(
-        issuer,
-        post_json(
+    let (status, created) = issuer
+        .json(post_json(
             "/admin/v1/offers",
             Some(TOKEN),
             &json!({"credential_configuration_ids": [configuration], "claims": claims, "tx_code": true}),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let offer_path = created["credential_offer_uri"]
         .as_str()
@@ -140,7 +78,7 @@ async fn obtain_with(
             .unwrap()
             .starts_with("openid-credential-offer://?credential_offer_uri=")
     );
-    let (status, offer) = json_call(issuer, get(&offer_path)).await;
+    let (status, offer) = issuer.json(get(&offer_path)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(offer["credential_issuer"], "http://127.0.0.1:8080/default");
     assert_eq!(offer["credential_configuration_ids"], json!([configuration]));
@@ -156,14 +94,13 @@ async fn obtain_with(
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
         .unwrap();
-    let (status, body, headers) = call(issuer, request).await;
+    let (status, body, headers) = issuer.call(request).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     let token: Value = serde_json::from_slice(&body).unwrap();
     let access_token = token["access_token"].as_str().unwrap().to_owned();
 
-    let (status, nonce) =
-        json_call(issuer, Request::post("/default/nonce").body(Body::empty()).unwrap()).await;
+    let (status, nonce) = issuer.json(Request::post("/default/nonce").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let nonce = nonce["c_nonce"].as_str().unwrap();
 
@@ -171,15 +108,13 @@ async fn obtain_with(
     let holders: Vec<SoftwareSigner> =
         (0..batch).map(|_| SoftwareSigner::generate(&mut rng).unwrap()).collect();
     let proofs: Vec<String> = holders.iter().map(|holder| proof(holder, nonce)).collect();
-    let (status, response) = json_call(
-        issuer,
-        post_json(
+    let (status, response) = issuer
+        .json(post_json(
             "/default/credential",
             Some(&access_token),
             &json!({"credential_configuration_id": configuration, "proofs": {"jwt": proofs}}),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK, "{response}");
     let credentials: Vec<String> = response["credentials"]
         .as_array()
@@ -194,7 +129,7 @@ async fn obtain_with(
 #[tokio::test]
 async fn metadata_lists_every_configuration_under_the_tenant_path() {
     let issuer = issuer("metadata").await;
-    let (status, metadata) = json_call(&issuer, get("/.well-known/openid-credential-issuer/default")).await;
+    let (status, metadata) = issuer.json(get("/.well-known/openid-credential-issuer/default")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(metadata["credential_issuer"], "http://127.0.0.1:8080/default");
     assert_eq!(metadata["nonce_endpoint"], "http://127.0.0.1:8080/default/nonce");
@@ -206,14 +141,14 @@ async fn metadata_lists_every_configuration_under_the_tenant_path() {
     ] {
         assert!(metadata["credential_configurations_supported"][id].is_object(), "{id} missing");
     }
-    let (status, oauth) = json_call(&issuer, get("/.well-known/oauth-authorization-server/default")).await;
+    let (status, oauth) = issuer.json(get("/.well-known/oauth-authorization-server/default")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(oauth["token_endpoint"], "http://127.0.0.1:8080/default/token");
-    let (status, jwks) = json_call(&issuer, get("/.well-known/jwt-vc-issuer/default")).await;
+    let (status, jwks) = issuer.json(get("/.well-known/jwt-vc-issuer/default")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(jwks["jwks"]["keys"][0]["crv"], "P-256");
     let (status, type_metadata) =
-        json_call(&issuer, get("/default/type-metadata/eu.europa.ec.eudi.pid_vc_sd_jwt")).await;
+        issuer.json(get("/default/type-metadata/eu.europa.ec.eudi.pid_vc_sd_jwt")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(type_metadata["vct"], "urn:eudi:pid:1");
 }
@@ -222,7 +157,7 @@ async fn metadata_lists_every_configuration_under_the_tenant_path() {
 async fn pid_sd_jwt_vc_end_to_end_verifies_against_the_tenant_ca() {
     let issuer = issuer("pid-sd-jwt").await;
     let (credentials, holders, access_token) = obtain(&issuer, "eu.europa.ec.eudi.pid_vc_sd_jwt", 2, 1).await;
-    let anchors = anchors(&issuer);
+    let anchors = issuer.anchors();
     let clock = FixedClock(NOW);
     for (credential, holder) in credentials.iter().zip(&holders) {
         let options = sd_jwt::VerifyOptions {
@@ -240,15 +175,13 @@ async fn pid_sd_jwt_vc_end_to_end_verifies_against_the_tenant_ca() {
     }
     // The notification endpoint accepts the id from the credential response... (the id is
     // checked in the service tests); an unknown one is refused.
-    let (status, error) = json_call(
-        &issuer,
-        post_json(
+    let (status, error) = issuer
+        .json(post_json(
             "/default/notification",
             Some(&access_token),
             &json!({"notification_id": "nope", "event": "credential_accepted"}),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error["error"], "invalid_notification_id");
 }
@@ -256,7 +189,7 @@ async fn pid_sd_jwt_vc_end_to_end_verifies_against_the_tenant_ca() {
 #[tokio::test]
 async fn pid_mdoc_and_age_proof_end_to_end() {
     let issuer = issuer("mdoc").await;
-    let anchors = anchors(&issuer);
+    let anchors = issuer.anchors();
     let (credentials, holders, _) = obtain(&issuer, "eu.europa.ec.eudi.pid_mso_mdoc", 1, 2).await;
     let bytes = jose::base64url_decode(&credentials[0]).unwrap();
     let document = mdoc::verify_issuer_signed(
@@ -305,7 +238,7 @@ async fn pid_mdoc_and_age_proof_end_to_end() {
 #[tokio::test]
 async fn configured_attestation_end_to_end_in_both_formats() {
     let issuer = issuer("fuldmagt").await;
-    let anchors = anchors(&issuer);
+    let anchors = issuer.anchors();
     let claims = json!({
         "principal": {"name": "Jens Hansen"}, "representative": {"name": "Freja Nielsen"},
         "scope": ["skat", "bank"], "valid_from": "2026-12-01", "source": "Digital Fuldmagt"
@@ -341,13 +274,11 @@ async fn configured_attestation_end_to_end_in_both_formats() {
 #[tokio::test]
 async fn offer_page_shows_a_qr_code_and_a_same_device_link() {
     let issuer = issuer("page").await;
-    let (_, created) = json_call(
-        &issuer,
-        post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}})),
+    let (_, created) = issuer.json(post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}})),
     )
     .await;
     let page = created["page_url"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
-    let (status, body, headers) = call(&issuer, get(&page)).await;
+    let (status, body, headers) = issuer.call(get(&page)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
     let html = String::from_utf8(body).unwrap();
@@ -360,15 +291,15 @@ async fn rejects_http_level_mistakes_with_error_json() {
     let issuer = issuer("errors").await;
     let offer =
         json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}});
-    let (status, error) = json_call(&issuer, post_json("/admin/v1/offers", Some("wrong"), &offer)).await;
+    let (status, error) = issuer.json(post_json("/admin/v1/offers", Some("wrong"), &offer)).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
-    let (status, _) = json_call(&issuer, post_json("/admin/v1/offers", None, &offer)).await;
+    let (status, _) = issuer.json(post_json("/admin/v1/offers", None, &offer)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let (status, error) = json_call(&issuer, get("/.well-known/openid-credential-issuer/nobody")).await;
+    let (status, error) = issuer.json(get("/.well-known/openid-credential-issuer/nobody")).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::NOT_FOUND, Some("invalid_request")));
 
-    let (status, error) = json_call(&issuer, get("/default/offers/unknown")).await;
+    let (status, error) = issuer.json(get("/default/offers/unknown")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error["error_description"].is_string());
 
@@ -377,18 +308,18 @@ async fn rejects_http_level_mistakes_with_error_json() {
         .header(header::AUTHORIZATION, "Bearer whatever")
         .body(Body::from("{not json"))
         .unwrap();
-    let (status, error) = json_call(&issuer, request).await;
+    let (status, error) = issuer.json(request).await;
     assert_eq!(
         (status, error["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_credential_request"))
     );
 
-    let (status, error) = json_call(&issuer, post_json("/default/credential", None, &json!({}))).await;
+    let (status, error) = issuer.json(post_json("/default/credential", None, &json!({}))).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 
     let huge =
         json!({"credential_configuration_id": "proof_of_age", "proofs": {"jwt": ["x".repeat(300_000)]}});
-    let (status, error) = json_call(&issuer, post_json("/default/credential", Some("t"), &huge)).await;
+    let (status, error) = issuer.json(post_json("/default/credential", Some("t"), &huge)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error["error"], "invalid_credential_request");
 
@@ -396,7 +327,7 @@ async fn rejects_http_level_mistakes_with_error_json() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("grant_type=password&username=x"))
         .unwrap();
-    let (status, error) = json_call(&issuer, request).await;
+    let (status, error) = issuer.json(request).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
 }
 
@@ -404,8 +335,6 @@ async fn rejects_http_level_mistakes_with_error_json() {
 /// identifier, keys and catalogue, and nothing of one is reachable through the other.
 #[tokio::test]
 async fn tenants_are_isolated() {
-    let data_dir = std::env::temp_dir().join(format!("segl-http-tenants-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
     let file = r#"
         [[tenants]]
         id = "pid"
@@ -417,19 +346,20 @@ async fn tenants_are_isolated() {
         name = { da = "Kommunen", en = "The municipality" }
         [tenants.proof_of_age_vc_sd_jwt]
     "#;
-    let mut config = Config::from_sources(Some(file), &Default::default(), &Default::default()).unwrap();
-    config.data_dir = data_dir.clone();
-    config.database_url = Some("sqlite::memory:".into());
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
-    let (state, _) =
-        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
-    let pid_key = state.tenants["pid"].signer.public_key().clone();
-    assert_ne!(&pid_key, state.tenants["kommune"].signer.public_key());
-    let issuer = Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir };
+    let issuer = common::start("tenants", 10, |config| {
+        *config = Config::from_sources(Some(file), &Default::default(), &Default::default()).unwrap();
+        config.database_url = Some("sqlite::memory:".into());
+    })
+    .await;
+    // Each tenant signs with its own key.
+    let (_, pid_jwks) = issuer.json(get("/.well-known/jwt-vc-issuer/pid")).await;
+    let (_, kommune_jwks) = issuer.json(get("/.well-known/jwt-vc-issuer/kommune")).await;
+    assert_eq!(pid_jwks["issuer"], "http://127.0.0.1:8080/pid");
+    assert_ne!(pid_jwks["jwks"]["keys"][0]["x"], kommune_jwks["jwks"]["keys"][0]["x"]);
 
     // Each catalogue is its own.
-    let (_, pid) = json_call(&issuer, get("/.well-known/openid-credential-issuer/pid")).await;
-    let (_, kommune) = json_call(&issuer, get("/.well-known/openid-credential-issuer/kommune")).await;
+    let (_, pid) = issuer.json(get("/.well-known/openid-credential-issuer/pid")).await;
+    let (_, kommune) = issuer.json(get("/.well-known/openid-credential-issuer/kommune")).await;
     assert_eq!(pid["credential_issuer"], "http://127.0.0.1:8080/pid");
     assert!(pid["credential_configurations_supported"]["proof_of_age"].is_object());
     assert!(pid["credential_configurations_supported"]["proof_of_age_vc_sd_jwt"].is_null());
@@ -438,13 +368,12 @@ async fn tenants_are_isolated() {
     // With several tenants the unscoped admin form refuses; the scoped one works.
     let offer =
         json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}});
-    let (status, _) = json_call(&issuer, post_json("/admin/v1/offers", Some(TOKEN), &offer)).await;
+    let (status, _) = issuer.json(post_json("/admin/v1/offers", Some(TOKEN), &offer)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, error) =
-        json_call(&issuer, post_json("/admin/v1/tenants/kommune/offers", Some(TOKEN), &offer)).await;
+        issuer.json(post_json("/admin/v1/tenants/kommune/offers", Some(TOKEN), &offer)).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
-    let (status, created) =
-        json_call(&issuer, post_json("/admin/v1/tenants/pid/offers", Some(TOKEN), &offer)).await;
+    let (status, created) = issuer.json(post_json("/admin/v1/tenants/pid/offers", Some(TOKEN), &offer)).await;
     assert_eq!(status, StatusCode::CREATED);
     let offer_id = created["offer_id"].as_str().unwrap();
     let code = created["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
@@ -453,7 +382,7 @@ async fn tenants_are_isolated() {
         .unwrap();
 
     // The offer, its code and the token it yields are invisible through the other tenant.
-    let (status, _) = json_call(&issuer, get(&format!("/kommune/offers/{offer_id}"))).await;
+    let (status, _) = issuer.json(get(&format!("/kommune/offers/{offer_id}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let form = |tenant: &str| {
         Request::post(format!("/{tenant}/token"))
@@ -463,28 +392,24 @@ async fn tenants_are_isolated() {
             )))
             .unwrap()
     };
-    let (status, error) = json_call(&issuer, form("kommune")).await;
+    let (status, error) = issuer.json(form("kommune")).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
-    let (status, token) = json_call(&issuer, form("pid")).await;
+    let (status, token) = issuer.json(form("pid")).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, error) = json_call(
-        &issuer,
-        post_json(
+    let (status, error) = issuer
+        .json(post_json(
             "/kommune/credential",
             token["access_token"].as_str(),
             &json!({"credential_configuration_id": "proof_of_age_vc_sd_jwt", "proofs": {"jwt": ["x"]}}),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 }
 
 #[tokio::test]
 async fn offer_is_available_by_value_too() {
     let issuer = issuer("by-value").await;
-    let (status, created) = json_call(
-        &issuer,
-        post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}})),
+    let (status, created) = issuer.json(post_json("/admin/v1/offers", Some(TOKEN), &json!({"credential_configuration_ids": ["proof_of_age"], "claims": {"birth_date": "1990-01-01"}})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);

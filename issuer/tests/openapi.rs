@@ -6,15 +6,13 @@
 // Helpers outside `#[test]` functions panic on a broken run, which is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use rand::SeedableRng as _;
-use segl_credential::clock::FixedClock;
-use segl_issuer::config::Config;
-use segl_issuer::deployment;
+use common::TestIssuer;
 use segl_issuer::http::{ROUTES, RouteMethod};
 use segl_issuer::protocol::{
     CredentialRequest, ErrorCode, ErrorResponse, PRE_AUTHORIZED_CODE_GRANT, TokenRequest,
@@ -22,34 +20,11 @@ use segl_issuer::protocol::{
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-struct Issuer {
-    router: axum::Router,
-    data_dir: std::path::PathBuf,
+async fn issuer(name: &str) -> TestIssuer {
+    common::start(name, 3, |_| {}).await
 }
 
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-async fn issuer(name: &str) -> Issuer {
-    let data_dir = std::env::temp_dir().join(format!("segl-openapi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let config = Config {
-        data_dir: data_dir.clone(),
-        database_url: Some("sqlite::memory:".into()),
-        ..Config::default()
-    };
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-    let (state, _) =
-        deployment::open(&config, Some("admin-secret"), Arc::new(FixedClock(1_800_000_000)), &mut rng)
-            .await
-            .unwrap();
-    Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir }
-}
-
-async fn call(issuer: &Issuer, method: Method, uri: &str) -> (StatusCode, Vec<u8>) {
+async fn call(issuer: &TestIssuer, method: Method, uri: &str) -> (StatusCode, Vec<u8>) {
     let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
     let response = issuer.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -57,7 +32,7 @@ async fn call(issuer: &Issuer, method: Method, uri: &str) -> (StatusCode, Vec<u8
 }
 
 /// The document as a client sees it: fetched from the router and parsed as JSON.
-async fn served_document(issuer: &Issuer) -> Value {
+async fn served_document(issuer: &TestIssuer) -> Value {
     let request = Request::get("/openapi.json").body(Body::empty()).unwrap();
     let response = issuer.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

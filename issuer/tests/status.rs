@@ -4,73 +4,36 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{NOW, TOKEN, TestIssuer, post_json};
 use rand::SeedableRng as _;
 use segl_credential::clock::FixedClock;
 use segl_credential::jose::{self, KeyReference};
 use segl_credential::keys::SoftwareSigner;
 use segl_credential::sd_jwt::{self, ExpectedTyp, KeyBindingPolicy};
 use segl_credential::status_list::{Status, StatusClaim, StatusListVerifier, VerifiedStatusList};
-use segl_credential::x509::{IssuerKeySource, TrustAnchors};
-use segl_issuer::config::Config;
-use segl_issuer::deployment;
+use segl_credential::x509::IssuerKeySource;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
-const NOW: i64 = 1_800_000_000;
-const TOKEN: &str = "admin-secret";
 const ISSUER: &str = "http://127.0.0.1:8080/default";
 
-struct Issuer {
-    router: axum::Router,
-    data_dir: std::path::PathBuf,
+async fn issuer(name: &str) -> TestIssuer {
+    common::start(name, 21, |config| config.status_list_ttl_secs = 120).await
 }
 
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
+/// The lifecycle steps these tests take, on the shared test server.
+trait StatusSteps {
+    async fn issue(&self, subject: &str, seed: u64) -> (String, String);
+    fn reference(&self, credential: &str) -> StatusClaim;
+    async fn list(&self, uri: &str) -> (VerifiedStatusList, axum::http::HeaderMap, Vec<u8>);
+    async fn set_status(&self, credential_id: &str, body: Value) -> (StatusCode, Value);
+    async fn credential_ids(&self, offer_id: &str) -> Vec<Value>;
 }
 
-async fn issuer(name: &str) -> Issuer {
-    let data_dir = std::env::temp_dir().join(format!("segl-status-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    let config = Config {
-        data_dir: data_dir.clone(),
-        database_url: Some("sqlite::memory:".into()),
-        status_list_ttl_secs: 120,
-        ..Config::default()
-    };
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
-    let (state, _) =
-        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
-    Issuer { router: segl_issuer::http::app(Arc::new(state)), data_dir }
-}
-
-impl Issuer {
-    async fn call(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap().to_vec();
-        (status, body, headers)
-    }
-
-    async fn json(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let (status, body, _) = self.call(request).await;
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-
-    fn anchors(&self) -> TrustAnchors {
-        let mut anchors = TrustAnchors::new();
-        let pem = std::fs::read_to_string(self.data_dir.join("tenants/default/ca.pem")).unwrap();
-        anchors.add_pem(&pem).unwrap();
-        anchors
-    }
-
+impl StatusSteps for TestIssuer {
     /// Admin offer (with `subject`) → token → nonce → one SD-JWT VC PID; returns the credential
     /// and the offer id.
     async fn issue(&self, subject: &str, seed: u64) -> (String, String) {
@@ -81,7 +44,7 @@ impl Issuer {
                 "issuing_authority": "Segl test", "issuing_country": "DK"},
             "subject": subject,
         });
-        let (status, created) = self.json(post("/admin/v1/offers", Some(TOKEN), &offer)).await;
+        let (status, created) = self.json(post_json("/admin/v1/offers", Some(TOKEN), &offer)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let code = created["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
             ["pre-authorized_code"]
@@ -105,7 +68,7 @@ impl Issuer {
         let request = json!({"credential_configuration_id": "eu.europa.ec.eudi.pid_vc_sd_jwt",
             "proofs": {"jwt": [proof]}});
         let (status, response) =
-            self.json(post("/default/credential", token["access_token"].as_str(), &request)).await;
+            self.json(post_json("/default/credential", token["access_token"].as_str(), &request)).await;
         assert_eq!(status, StatusCode::OK, "{response}");
         let credential = response["credentials"][0]["credential"].as_str().unwrap().to_owned();
         (credential, created["offer_id"].as_str().unwrap().to_owned())
@@ -129,7 +92,7 @@ impl Issuer {
     /// Fetches and verifies the list at `uri` in the JWT form.
     async fn list(&self, uri: &str) -> (VerifiedStatusList, axum::http::HeaderMap, Vec<u8>) {
         let path = uri.strip_prefix("http://127.0.0.1:8080").unwrap();
-        let (status, body, headers) = self.call(get(path, None)).await;
+        let (status, body, headers) = self.call(get_as(path, None)).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
         assert_eq!(headers[header::CONTENT_TYPE], "application/statuslist+jwt");
         let anchors = self.anchors();
@@ -140,26 +103,20 @@ impl Issuer {
     }
 
     async fn set_status(&self, credential_id: &str, body: Value) -> (StatusCode, Value) {
-        self.json(post(&format!("/admin/v1/credentials/{credential_id}/status"), Some(TOKEN), &body)).await
+        self.json(post_json(&format!("/admin/v1/credentials/{credential_id}/status"), Some(TOKEN), &body))
+            .await
     }
 
     async fn credential_ids(&self, offer_id: &str) -> Vec<Value> {
         let (status, listing) =
-            self.json(get(&format!("/admin/v1/offers/{offer_id}/credentials"), Some(TOKEN))).await;
+            self.json(get_as(&format!("/admin/v1/offers/{offer_id}/credentials"), Some(TOKEN))).await;
         assert_eq!(status, StatusCode::OK, "{listing}");
         listing["credentials"].as_array().unwrap().clone()
     }
 }
 
-fn post(uri: &str, bearer: Option<&str>, body: &Value) -> Request<Body> {
-    let mut builder = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
-    if let Some(token) = bearer {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-fn get(uri: &str, bearer: Option<&str>) -> Request<Body> {
+/// A GET, with a bearer token when given.
+fn get_as(uri: &str, bearer: Option<&str>) -> Request<Body> {
     let mut builder = Request::get(uri);
     if let Some(token) = bearer {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -238,7 +195,7 @@ async fn bad_admin_requests_change_nothing() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
     }
     let unauthorized = issuer
-        .call(post(
+        .call(post_json(
             &format!("/admin/v1/credentials/{id}/status"),
             Some("wrong"),
             &json!({"status": "invalid", "reason": "x"}),
@@ -246,7 +203,7 @@ async fn bad_admin_requests_change_nothing() {
         .await;
     assert_eq!(unauthorized.0, StatusCode::UNAUTHORIZED);
     let (status, _) = issuer
-        .json(post(
+        .json(post_json(
             "/admin/v1/credentials/status",
             Some(TOKEN),
             &json!({"offer_id": offer_id, "subject": "person-2", "status": "invalid", "reason": "x"}),
@@ -257,11 +214,11 @@ async fn bad_admin_requests_change_nothing() {
     assert_eq!(list.status_of(&reference).unwrap(), Status::Valid);
     assert_eq!(list.list.count_non_valid(), 0);
     // Unknown lists and tenants are 404; history is not kept (501).
-    assert_eq!(issuer.call(get("/default/status-lists/2", None)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(issuer.call(get("/default/status-lists/x", None)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(issuer.call(get("/nobody/status-lists/1", None)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(issuer.call(get_as("/default/status-lists/2", None)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(issuer.call(get_as("/default/status-lists/x", None)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(issuer.call(get_as("/nobody/status-lists/1", None)).await.0, StatusCode::NOT_FOUND);
     assert_eq!(
-        issuer.call(get("/default/status-lists/1?time=1700000000", None)).await.0,
+        issuer.call(get_as("/default/status-lists/1?time=1700000000", None)).await.0,
         StatusCode::NOT_IMPLEMENTED
     );
 }
@@ -274,7 +231,7 @@ async fn revoke_everything_of_a_subject_or_an_offer() {
     let (other, offer_3) = issuer.issue("person-4", 5).await;
     let refs: Vec<_> = [&first, &second, &other].iter().map(|c| issuer.reference(c).status_list).collect();
     let (status, out) = issuer
-        .json(post(
+        .json(post_json(
             "/admin/v1/credentials/status",
             Some(TOKEN),
             &json!({"subject": "person-3", "status": "invalid", "reason": "court order"}),
@@ -288,7 +245,7 @@ async fn revoke_everything_of_a_subject_or_an_offer() {
     assert_eq!(issuer.credential_ids(&offer_1).await[0]["status"], "invalid");
 
     let (status, _) = issuer
-        .json(post(
+        .json(post_json(
             "/admin/v1/credentials/status",
             Some(TOKEN),
             &json!({"offer_id": offer_3, "status": "suspended", "reason": "review"}),
@@ -298,7 +255,7 @@ async fn revoke_everything_of_a_subject_or_an_offer() {
     let (list, _, _) = issuer.list(&refs[2].uri).await;
     assert_eq!(list.status_of(&refs[2]).unwrap(), Status::Suspended);
     let (status, _) = issuer
-        .json(post(
+        .json(post_json(
             "/admin/v1/credentials/status",
             Some(TOKEN),
             &json!({"subject": "nobody", "status": "invalid", "reason": "x"}),
@@ -369,24 +326,24 @@ async fn tenant_scoped_admin_paths() {
     let (credential, offer_id) = issuer.issue("person-6", 7).await;
     let reference = issuer.reference(&credential).status_list;
     let (status, listing) = issuer
-        .json(get(&format!("/admin/v1/tenants/default/offers/{offer_id}/credentials"), Some(TOKEN)))
+        .json(get_as(&format!("/admin/v1/tenants/default/offers/{offer_id}/credentials"), Some(TOKEN)))
         .await;
     assert_eq!(status, StatusCode::OK, "{listing}");
     let id = listing["credentials"][0]["credential_id"].as_str().unwrap().to_owned();
     let body = json!({"status": "suspended", "reason": "scoped"});
     let (status, _) = issuer
-        .json(post(&format!("/admin/v1/tenants/nobody/credentials/{id}/status"), Some(TOKEN), &body))
+        .json(post_json(&format!("/admin/v1/tenants/nobody/credentials/{id}/status"), Some(TOKEN), &body))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, out) = issuer
-        .json(post(&format!("/admin/v1/tenants/default/credentials/{id}/status"), Some(TOKEN), &body))
+        .json(post_json(&format!("/admin/v1/tenants/default/credentials/{id}/status"), Some(TOKEN), &body))
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     let (list, _, _) = issuer.list(&reference.uri).await;
     assert_eq!(list.status_of(&reference).unwrap(), Status::Suspended);
     let group = json!({"offer_id": offer_id, "status": "invalid", "reason": "scoped"});
     let (status, out) =
-        issuer.json(post("/admin/v1/tenants/default/credentials/status", Some(TOKEN), &group)).await;
+        issuer.json(post_json("/admin/v1/tenants/default/credentials/status", Some(TOKEN), &group)).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["changed"], json!([id]));
     let (list, _, _) = issuer.list(&reference.uri).await;
