@@ -1,6 +1,6 @@
 //! The `segl` command: one binary for people and tests. It runs the issuer (`serve`), creates
 //! offers, and inspects and verifies credentials; revokes, suspends and
-//! reinstates them (`status`); later issues add `trust-list`.
+//! reinstates them (`status`); and publishes, verifies and serves trust lists (`trust-list`).
 
 mod credential;
 mod input;
@@ -10,6 +10,7 @@ mod render;
 mod sd_jwt;
 mod serve;
 mod status;
+mod trust_list;
 mod verify;
 
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Revoke, suspend or reinstate issued credentials (Token Status List); list an offer's credentials.
     #[command(subcommand)]
     Status(status::StatusCommand),
+    /// Publish, verify and serve signed trust lists (ETSI TS 119 602 LoTE and TS 119 612).
+    #[command(subcommand)]
+    TrustList(trust_list::TrustListCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,5 +56,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(&args),
         Command::Offer(OfferCommand::Create(args)) => serve::create_offer(&args),
         Command::Status(command) => status::run(command),
+        Command::TrustList(command) => trust_list::run(command),
     }
 }

@@ -8,6 +8,7 @@
 //!   and its consumer ([`lote::LoteVerifier`]).
 //! - [`tsl`]: ETSI TS 119 612 trusted list, XML, with an enveloped XAdES signature.
 //! - [`publish`]: writes `lote.json`, `lote.jws` and `trusted-list.xml` into a directory.
+//! - [`serve`]: an axum router serving that directory with ETags and cache headers.
 
 pub mod config;
 pub mod dev;
@@ -15,6 +16,7 @@ mod error;
 pub mod lote;
 pub mod model;
 pub mod publish;
+pub mod serve;
 mod timefmt;
 pub mod tsl;
 

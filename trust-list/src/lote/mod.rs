@@ -8,9 +8,11 @@
 //! serialisation, detached payloads, `sigD`.
 
 mod consume;
+mod report;
 mod wire;
 
 pub use consume::{AcceptedLote, LoteVerifier, service_types};
+pub use report::{EntitySummary, ServiceSummary, VerificationReport};
 pub use wire::*;
 
 use aws_lc_rs::digest;
