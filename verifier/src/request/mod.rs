@@ -4,6 +4,7 @@
 mod builder;
 pub mod client_id;
 pub mod dcql;
+pub mod object;
 
 pub use builder::{
     AGE_DOCTYPE, AGE_EQUAL_OR_OVER, AGE_VCT, CredentialQueryBuilder, DcqlQueryBuilder, PID_DOCTYPE, PID_VCT,
@@ -14,6 +15,12 @@ pub use dcql::{
     ClaimQuery, CredentialFormat, CredentialMeta, CredentialQuery, CredentialSetQuery, DcqlError, DcqlQuery,
     TrustedAuthorityQuery, ValidatedDcqlQuery,
 };
+pub use object::{
+    AuthorizationRequest, RequestObjectError, RequestUriMethod, ResponseMode, VerifiedRequestObject,
+    WalletExpectations, invocation_url, verify_request_object,
+};
 
+#[cfg(test)]
+mod object_tests;
 #[cfg(test)]
 mod tests;
