@@ -165,9 +165,8 @@ impl ClientId {
     }
 
     /// Checks that the access certificate chain (DER, leaf first) is the one this client_id
-    /// names: for `x509_hash` "the value MUST be the base64url-encoded SHA-256 hash of the DER
-    /// leaf"; for `x509_san_dns` "the Client Identifier MUST be a DNS name and match a dNSName
-    /// Subject Alternative Name entry in the leaf certificate" (OpenID4VP 1.0 §5.9.3). Does not
+    /// names (OpenID4VP 1.0 §5.9.3, DIGEST §7.2): for `x509_hash` "the id = base64url(SHA-256(DER
+    /// leaf))"; for `x509_san_dns` "the id = a dNSName SAN of the `x5c` leaf". Does not
     /// validate the chain: that is [`segl_credential::x509::TrustAnchors::validate`]'s job.
     pub fn check_certificate(&self, chain: &[Vec<u8>]) -> Result<(), ClientIdError> {
         let leaf = chain.first().ok_or_else(|| ClientIdError::Certificate("empty chain".into()))?;

@@ -18,8 +18,8 @@ use super::dcql::{DcqlError, DcqlQuery, ValidatedDcqlQuery};
 use crate::response::PresentationBinding;
 use crate::response::jwe::{ContentEncryption, ECDH_ES, ResponseDecryptionKey};
 
-/// The JOSE `typ` of a Request Object; "Wallets MUST reject Request Objects with any other
-/// `typ`" (OpenID4VP 1.0 §5, DIGEST §7.1).
+/// The JOSE `typ` of a Request Object; the wallet rejects any other (OpenID4VP 1.0 §5, DIGEST
+/// §7.1).
 pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
 /// The `aud` of a Request Object under static discovery (OpenID4VP 1.0 §5.8, DIGEST §7.1).
 pub const SELF_ISSUED_AUDIENCE: &str = "https://self-issued.me/v2";
@@ -28,6 +28,8 @@ pub const SELF_ISSUED_AUDIENCE: &str = "https://self-issued.me/v2";
 pub const MIN_NONCE_LEN: usize = 22;
 /// The default Request Object lifetime, in seconds.
 pub const DEFAULT_LIFETIME: i64 = 300;
+/// How far in the future a Request Object `iat` may be (clock skew), in seconds.
+const ISSUED_AT_SKEW: i64 = 60;
 /// The longest `wallet_nonce`, `state` or `nonce` accepted.
 const MAX_PARAMETER_LEN: usize = 512;
 
@@ -103,7 +105,7 @@ pub enum RequestObjectError {
         /// What is wrong.
         reason: String,
     },
-    /// The query parameter `client_id` differs from the object's ("MUST be identical", §5).
+    /// The query parameter `client_id` differs from the object's (they must be equal, §5).
     #[error("client_id of the invocation `{invocation}` differs from the object's `{object}`")]
     ClientIdMismatch {
         /// The invocation URL's client_id.
@@ -260,13 +262,10 @@ impl AuthorizationRequest {
         )
     }
 
-    /// The Request Object claims (OpenID4VP 1.0 §5.1, DIGEST §7.1) at time `now`, echoing
-    /// `wallet_nonce` when the wallet POSTed one (§5.10).
-    pub fn claims(
-        &self,
-        now: UnixTime,
-        wallet_nonce: Option<&str>,
-    ) -> Result<Map<String, Value>, RequestObjectError> {
+    /// The authorization request parameters (OpenID4VP 1.0 §5.1, DIGEST §7.1) shared by the
+    /// signed object and the unsigned URL: `client_id`, `response_type`, `response_mode`,
+    /// `response_uri`, `nonce`, `state`, `dcql_query`, `client_metadata`.
+    fn parameters(&self) -> Map<String, Value> {
         let mut metadata = Map::new();
         if let Some(jwk) = &self.encryption_jwk {
             metadata.insert("jwks".into(), json!({"keys": [jwk]}));
@@ -274,20 +273,32 @@ impl AuthorizationRequest {
             metadata.insert("encrypted_response_enc_values_supported".into(), json!(enc));
         }
         metadata.insert("vp_formats_supported".into(), self.vp_formats_supported.clone());
-        let client_id = self.client_id.to_string();
-        let mut claims = Map::new();
-        claims.insert("iss".into(), Value::from(client_id.as_str()));
-        claims.insert("aud".into(), Value::from(self.audience.as_str()));
-        claims.insert("client_id".into(), Value::from(client_id));
-        claims.insert("response_type".into(), Value::from("vp_token"));
-        claims.insert("response_mode".into(), Value::from(self.response_mode.as_str()));
-        claims.insert("response_uri".into(), Value::from(self.response_uri.as_str()));
-        claims.insert("nonce".into(), Value::from(self.nonce.as_str()));
+        let mut parameters = Map::new();
+        parameters.insert("client_id".into(), Value::from(self.client_id.to_string()));
+        parameters.insert("response_type".into(), Value::from("vp_token"));
+        parameters.insert("response_mode".into(), Value::from(self.response_mode.as_str()));
+        parameters.insert("response_uri".into(), Value::from(self.response_uri.as_str()));
+        parameters.insert("nonce".into(), Value::from(self.nonce.as_str()));
         if let Some(state) = &self.state {
-            claims.insert("state".into(), Value::from(state.as_str()));
+            parameters.insert("state".into(), Value::from(state.as_str()));
         }
-        claims.insert("dcql_query".into(), self.dcql_query.to_json());
-        claims.insert("client_metadata".into(), Value::Object(metadata));
+        parameters.insert("dcql_query".into(), self.dcql_query.to_json());
+        parameters.insert("client_metadata".into(), Value::Object(metadata));
+        parameters
+    }
+
+    /// The Request Object claims (OpenID4VP 1.0 §5.1, DIGEST §7.1) at time `now`: the request
+    /// parameters plus `iss`, `aud`, `iat`, `exp`, echoing `wallet_nonce` when the wallet
+    /// POSTed one (§5.10).
+    pub fn claims(
+        &self,
+        now: UnixTime,
+        wallet_nonce: Option<&str>,
+    ) -> Result<Map<String, Value>, RequestObjectError> {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), Value::from(self.client_id.to_string()));
+        claims.insert("aud".into(), Value::from(self.audience.as_str()));
+        claims.extend(self.parameters());
         if let Some(wallet_nonce) = wallet_nonce {
             if wallet_nonce.is_empty() || wallet_nonce.len() > MAX_PARAMETER_LEN {
                 return Err(claim_error("wallet_nonce", "must have 1 to 512 characters"));
@@ -300,6 +311,24 @@ impl AuthorizationRequest {
         Ok(claims)
     }
 
+    /// The unsigned request passed by value in the URL (`<scheme>?client_id=redirect_uri%3A..&
+    /// response_type=vp_token&..`, objects as JSON strings): the EU AV fallback. Only for a
+    /// `redirect_uri` client_id, which is "always unsigned" (DIGEST §7.2); the x509 prefixes
+    /// must be signed.
+    pub fn unsigned_url(&self, scheme: &str) -> Result<String, RequestObjectError> {
+        if self.client_id.prefix().requires_signature() {
+            return Err(claim_error("client_id", "an x509 client_id requires a signed request"));
+        }
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in self.parameters() {
+            match value {
+                Value::String(text) => query.append_pair(&name, &text),
+                other => query.append_pair(&name, &other.to_string()),
+            };
+        }
+        Ok(format!("{scheme}?{}", query.finish()))
+    }
+
     /// Signs the Request Object for a `request_uri` GET. The signer's certificate chain is the
     /// access certificate chain; its leaf must be the one the client_id names.
     pub fn sign(&self, signer: &dyn Signer, now: UnixTime) -> Result<String, RequestObjectError> {
@@ -307,7 +336,8 @@ impl AuthorizationRequest {
     }
 
     /// Signs the Request Object answering a `request_uri_method=post` POST, echoing its
-    /// `wallet_nonce` (OpenID4VP 1.0 §5.10: "the Verifier MUST ... add the wallet_nonce").
+    /// `wallet_nonce` (OpenID4VP 1.0 §5.10, DIGEST §7.1: the answer is signed, "echoing
+    /// `wallet_nonce`").
     pub fn sign_for_post(
         &self,
         signer: &dyn Signer,
@@ -416,7 +446,7 @@ pub fn verify_request_object(
         claims.get(claim).and_then(Value::as_str).ok_or_else(|| claim_error(claim, "missing or not a string"))
     };
     let client_id_text = text("client_id")?;
-    // §5: "the client_id ... MUST be identical" between the request and the object.
+    // DIGEST §7.1: "Its `client_id` must equal the query `client_id`, prefix included."
     if client_id_text != expect.invocation_client_id {
         return Err(RequestObjectError::ClientIdMismatch {
             invocation: expect.invocation_client_id.to_owned(),
@@ -434,6 +464,10 @@ pub fn verify_request_object(
     let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| claim_error("exp", "missing"))?;
     if exp <= expect.now {
         return Err(RequestObjectError::Expired { exp, now: expect.now });
+    }
+    let iat = claims.get("iat").and_then(Value::as_i64).ok_or_else(|| claim_error("iat", "missing"))?;
+    if iat > expect.now.saturating_add(ISSUED_AT_SKEW) {
+        return Err(claim_error("iat", format!("{iat} is in the future (now {})", expect.now)));
     }
     if text("response_type")? != "vp_token" {
         return Err(claim_error("response_type", "must be vp_token"));

@@ -283,3 +283,40 @@ fn rejects_a_self_signed_access_certificate() {
         RequestObjectError::SelfSignedLeaf
     );
 }
+
+#[test]
+fn unsigned_url_is_only_for_redirect_uri() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let client_id = ClientId::redirect_uri(RESPONSE_URI).unwrap();
+    let request = request(client_id, &mut rng);
+    let url = request.unsigned_url("openid4vp://").unwrap();
+    let query = url.strip_prefix("openid4vp://?").unwrap();
+    let pairs: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    assert_eq!(pairs["client_id"], format!("redirect_uri:{RESPONSE_URI}"));
+    assert_eq!(pairs["response_type"], "vp_token");
+    assert_eq!(pairs["response_mode"], "direct_post");
+    assert_eq!(pairs["response_uri"], RESPONSE_URI);
+    assert_eq!(DcqlQuery::parse(&pairs["dcql_query"]).unwrap(), pid_core().unwrap());
+    assert!(serde_json::from_str::<Value>(&pairs["client_metadata"]).unwrap().is_object());
+    assert!(!pairs.contains_key("iat") && !pairs.contains_key("aud"));
+
+    let signed = self::request(ClientId::X509Hash([0u8; 32]), &mut rng);
+    assert!(matches!(
+        signed.unsigned_url("openid4vp://"),
+        Err(RequestObjectError::Claim { claim: "client_id", .. })
+    ));
+}
+
+#[test]
+fn rejects_an_object_issued_in_the_future() {
+    let mut f = fixture();
+    let signer = &f.pki.issuer_signer;
+    let client_id = ClientId::x509_hash(signer.certificate_chain()).unwrap();
+    let id = client_id.to_string();
+    let jws = request(client_id, &mut f.rng).sign(signer, NOW + 3_600).unwrap();
+    assert!(matches!(
+        verify_request_object(&jws, &expectations(&f, &id)),
+        Err(RequestObjectError::Claim { claim: "iat", .. })
+    ));
+}

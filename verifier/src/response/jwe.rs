@@ -268,8 +268,8 @@ impl ResponseDecryptionKey {
         };
         let header = parse_header(header_b64)?;
         let enc = self.check_header(&header)?;
-        // RFC 7518 §4.6: with direct key agreement "the JWE Encrypted Key MUST be the empty
-        // octet sequence".
+        // RFC 7516 §5.2 step 10: with Direct Key Agreement, verify that the JWE Encrypted Key
+        // is the empty octet sequence.
         if !encrypted_key.is_empty() {
             return Err(malformed(JwePart::EncryptedKey, "must be empty for ECDH-ES"));
         }
@@ -310,8 +310,8 @@ impl ResponseDecryptionKey {
             return Err(JweError::UnsupportedAlgorithm(alg.to_owned()));
         }
         let enc = ContentEncryption::from_name(header_str(header, "enc")?)?;
-        // OpenID4VP 1.0 §8.3: "If the selected public key contains a kid parameter, the JWE
-        // MUST include the same value in the kid JWE Header Parameter." Ours always has one.
+        // DIGEST §7.4 (OpenID4VP 1.0 §8.3): each client_metadata.jwks key has a `kid`, and the
+        // JWE header names it in `kid`. Ours always has one, so a missing or other kid is refused.
         let kid = header_str(header, "kid")?;
         if kid != self.kid {
             return Err(JweError::KidMismatch { expected: self.kid.clone(), found: kid.to_owned() });
