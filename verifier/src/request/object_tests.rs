@@ -139,7 +139,7 @@ fn encrypted_request_carries_the_key_and_binds_its_thumbprint() {
 }
 
 #[test]
-fn post_method_echoes_the_wallet_nonce() {
+fn rejects_a_request_object_without_the_wallet_nonce_echo() {
     let mut f = fixture();
     let signer = &f.pki.issuer_signer;
     let client_id = ClientId::x509_hash(signer.certificate_chain()).unwrap();

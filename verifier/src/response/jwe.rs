@@ -149,6 +149,23 @@ pub enum JweError {
     /// The plaintext is not the JSON object an encrypted response carries.
     #[error("JWE plaintext is not a JSON object: {0}")]
     Payload(String),
+    /// The payload carries an OAuth error instead of a `vp_token` (OpenID4VP 1.0 §8.5).
+    #[error("the wallet answered with error `{error}`: {description:?}")]
+    WalletError {
+        /// The `error` code, e.g. `access_denied`.
+        error: String,
+        /// The `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The payload has no `vp_token` object.
+    #[error("the response has no vp_token object")]
+    MissingVpToken,
+    /// The payload's `state` is not this session's.
+    #[error("the response state {found:?} is not this session's")]
+    StateMismatch {
+        /// The `state` the response carried.
+        found: Option<String>,
+    },
     /// A key could not be generated, read or used.
     #[error("encryption key: {0}")]
     Key(String),
@@ -301,6 +318,28 @@ impl ResponseDecryptionKey {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(JweError::Payload("not an object".into())),
             Err(e) => Err(JweError::Payload(e.to_string())),
+        }
+    }
+
+    /// Decrypts a `direct_post.jwt` `response` and returns its `vp_token`, ready for
+    /// [`super::verify_vp_token`], after checking that `state` is this session's
+    /// (`expected_state`, or absent when the request had none). A payload carrying `error`
+    /// becomes [`JweError::WalletError`].
+    pub fn open_response(&self, compact: &str, expected_state: Option<&str>) -> Result<Value, JweError> {
+        let mut payload = self.decrypt_response(compact)?;
+        if let Some(error) = payload.get("error").and_then(Value::as_str) {
+            return Err(JweError::WalletError {
+                error: error.to_owned(),
+                description: payload.get("error_description").and_then(Value::as_str).map(str::to_owned),
+            });
+        }
+        let state = payload.get("state").and_then(Value::as_str);
+        if state != expected_state {
+            return Err(JweError::StateMismatch { found: state.map(str::to_owned) });
+        }
+        match payload.remove("vp_token") {
+            Some(vp_token @ Value::Object(_)) => Ok(vp_token),
+            _ => Err(JweError::MissingVpToken),
         }
     }
 
@@ -499,6 +538,31 @@ mod tests {
                 json!({"vp_token": {"q": ["x"]}, "state": "s"}).as_object().cloned().unwrap()
             );
         }
+    }
+
+    #[test]
+    fn rejects_a_foreign_state_a_wallet_error_and_a_missing_vp_token() {
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        let key = key(&mut rng);
+        let jwe = encrypt(&key, ContentEncryption::A128Gcm, &mut rng);
+        assert_eq!(key.open_response(&jwe, Some("s")).unwrap(), json!({"q": ["x"]}));
+        assert_eq!(
+            key.open_response(&jwe, Some("t")),
+            Err(JweError::StateMismatch { found: Some("s".into()) })
+        );
+        assert_eq!(key.open_response(&jwe, None), Err(JweError::StateMismatch { found: Some("s".into()) }));
+        let params = EncryptionParams { kid: "k1", enc: ContentEncryption::A256Gcm, apu: None, apv: None };
+        let error = br#"{"error":"access_denied","error_description":"user said no"}"#;
+        let jwe = encrypt_compact(key.public_key(), &params, error, &mut rng).unwrap();
+        assert_eq!(
+            key.open_response(&jwe, None),
+            Err(JweError::WalletError {
+                error: "access_denied".into(),
+                description: Some("user said no".into())
+            })
+        );
+        let jwe = encrypt_compact(key.public_key(), &params, br#"{"vp_token":"x"}"#, &mut rng).unwrap();
+        assert_eq!(key.open_response(&jwe, None), Err(JweError::MissingVpToken));
     }
 
     #[test]
