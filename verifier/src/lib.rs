@@ -2,10 +2,12 @@
 //! for credentials and to check the answer.
 //!
 //! - [`request`]: DCQL queries (OpenID4VP 1.0 §6, DIGEST §7.3) as wire types with validation,
-//!   a typed builder and presets. Request objects (JAR) and client_id prefixes belong here too.
+//!   a typed builder and presets; client_id prefixes (§5.9) and the signed Request Object (JAR,
+//!   §5) with its invocation URL.
 //! - [`response`]: a `vp_token` (§8.1, DIGEST §7.4) checked presentation by presentation with
 //!   segl-credential (SD-JWT VC + KB-JWT, mdoc `DeviceResponse`), then against the query
-//!   (§6.4 DCQL rules, DIGEST §7.7), with a machine-readable [`response::Reason`] per failure.
+//!   (§6.4 DCQL rules, DIGEST §7.7), with a machine-readable [`response::Reason`] per failure;
+//!   `direct_post.jwt` responses are decrypted first ([`response::jwe`], §8.3).
 //! - [`trust`]: what the verifier trusts beyond the credential itself: status lists now, trust
 //!   lists later.
 //!

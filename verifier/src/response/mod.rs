@@ -3,10 +3,12 @@
 //! anchors and this session's binding (nonce, audience, SessionTranscript), then matched against
 //! the DCQL query. Failures carry a [`Reason`] per presentation, never a bare "invalid".
 //!
-//! Decrypting `direct_post.jwt` responses comes later, in front of [`verify_vp_token`].
+//! A `direct_post.jwt` response is decrypted first with [`jwe::ResponseDecryptionKey`], whose
+//! payload then goes to [`verify_vp_token`].
 
 mod aliases;
 mod claims;
+pub mod jwe;
 mod mdoc;
 mod reason;
 mod sd_jwt;
