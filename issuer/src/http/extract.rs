@@ -51,20 +51,20 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// A JSON body that failed to parse, with the code the endpoint uses for malformed requests.
 pub fn json_rejection(rejection: JsonRejection, code: ErrorCode) -> WithStatus {
-    let status = match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    WithStatus(status, ApiError::new(code, rejection.body_text()))
+    body_rejection(rejection.status(), code, rejection.body_text())
 }
 
 /// A form body that failed to parse.
 pub fn form_rejection(rejection: FormRejection) -> WithStatus {
-    let status = match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    body_rejection(rejection.status(), ErrorCode::InvalidRequest, rejection.body_text())
+}
+
+/// Keeps 413 (too large) and 415 (wrong content type) from axum's rejection; every other body
+/// problem is a 400 with the endpoint's error code.
+fn body_rejection(status: StatusCode, code: ErrorCode, description: String) -> WithStatus {
+    let status = match status {
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => status,
         _ => StatusCode::BAD_REQUEST,
     };
-    WithStatus(status, ApiError::new(ErrorCode::InvalidRequest, rejection.body_text()))
+    WithStatus(status, ApiError::new(code, description))
 }
