@@ -1028,6 +1028,7 @@ fn rejects_dc_api_answers_that_do_not_fit() {
     check(json!("vp_token"), &["malformed_response"]);
     check(json!({}), &["malformed_response"]);
     check(json!({"error": "access_denied"}), &["wallet_error"]);
+    check(json!({"error": 5}), &["malformed_response"]);
     let outcome =
         finish_dc_api(&transaction, &json!({"vp_token": {}}), ORIGIN, &f.context(), transaction.expires_at())
             .unwrap();
@@ -1060,4 +1061,148 @@ fn rejects_dc_api_answers_that_do_not_fit() {
     let error =
         start_dc_api(&VerifierIdentity::redirect_uri(), ids, options, &mut f.rng, &f.clock).unwrap_err();
     assert_eq!(error.code(), "identity");
+}
+
+// ------------------------------------------------------------------------ real wallet bytes
+
+const MDL: &str = "org.iso.18013.5.1.mDL";
+const MDL_NAMESPACE: &str = "org.iso.18013.5.1";
+
+fn mdl_query(elements: &[&str]) -> ValidatedDcqlQuery {
+    let credential = elements.iter().fold(CredentialQueryBuilder::mdoc("mdoc", MDL), |query, element| {
+        query.mdoc_claim(MDL_NAMESPACE, element)
+    });
+    DcqlQueryBuilder::new().credential(credential).build().unwrap()
+}
+
+/// A stored redirect transaction with the parameters a real wallet answered (their nonces are
+/// shorter than Segl's, so the transaction is written out rather than started).
+fn real_transaction(
+    client_id: ClientId,
+    response_uri: &str,
+    nonce: &str,
+    query: ValidatedDcqlQuery,
+    now: UnixTime,
+    rng: &mut ChaCha20Rng,
+) -> (Transaction, crate::response::jwe::ResponseDecryptionKey) {
+    let key = crate::response::jwe::ResponseDecryptionKey::generate("k1", rng).unwrap();
+    let transaction = Transaction {
+        ids: TransactionIds::generate(rng),
+        client_id: Some(client_id),
+        nonce: nonce.to_owned(),
+        state: Some("state-1".into()),
+        query,
+        created_at: now - 60,
+        expires_at: now + 60,
+        kind: TransactionKind::Redirect {
+            response_mode: ResponseMode::DirectPostJwt,
+            request_uri: "https://example.com/request".into(),
+            request_uri_method: RequestUriMethod::Get,
+            response_uri: response_uri.to_owned(),
+        },
+        response_key: Some(transaction::PrivateJwk::from_key(&key).unwrap()),
+    };
+    (transaction, key)
+}
+
+/// A real draft 18 answer: DeviceResponse, DS certificate, client_id, response_uri, nonce,
+/// mdocGeneratedNonce, verification time, disclosed elements.
+struct RealVector(
+    &'static [u8],
+    &'static str,
+    ClientId,
+    &'static str,
+    &'static str,
+    &'static str,
+    UnixTime,
+    &'static [&'static str],
+);
+
+#[test]
+fn real_draft18_wallet_responses_finish() {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let vectors: [RealVector; 2] = [
+        RealVector(
+            include_bytes!("../../../test-vectors/mdoc-real/france_device_response.cbor"),
+            include_str!("../../../test-vectors/mdoc-real/france_ds_cert.pem"),
+            // Draft 18 hashed the bare name; Segl's request says x509_san_dns:example.com.
+            ClientId::parse("x509_san_dns:example.com").unwrap(),
+            "https://example.com/12345/response",
+            "abcdefgh1234567890",
+            "",
+            1_632_528_000,
+            &[
+                "document_number",
+                "driving_privileges",
+                "expiry_date",
+                "family_name",
+                "issue_date",
+                "portrait",
+            ],
+        ),
+        RealVector(
+            include_bytes!("../../../test-vectors/mdoc-real/ubique_device_response.cbor"),
+            include_str!("../../../test-vectors/mdoc-real/ubique_ds_cert.pem"),
+            // The bare identifier is a base64url SHA-256: the x509_hash form of it.
+            ClientId::parse("x509_hash:Cq1anPb8vZU5j5C0d7hcsbuJLBpIawUJIDQRi2Ebwb4").unwrap(),
+            "http://localhost:4000/api/presentation_request/dc8999df-d6ea-4c84-9985-37a8b81a82ec/callback",
+            "abcdefg",
+            "123456",
+            1_738_368_000,
+            &["family_name"],
+        ),
+    ];
+    for RealVector(bytes, pem, client_id, response_uri, nonce, mdoc_nonce, now, disclosed) in vectors {
+        let mut anchors = TrustAnchors::new();
+        anchors.add_pem(pem).unwrap();
+        let clock = FixedClock(now);
+        let context = VerifyContext::new(&anchors, &clock);
+        let (transaction, key) =
+            real_transaction(client_id, response_uri, nonce, mdl_query(disclosed), now, &mut rng);
+        let payload = json!({"vp_token": {"mdoc": [base64url_encode(bytes)]}, "state": "state-1"});
+        let encrypt = |apu: &[u8], rng: &mut ChaCha20Rng| {
+            let jwe = encrypt_to(&key.public_jwk(), &payload, Some(apu), rng);
+            WalletAnswer::from_form(&[("response".to_owned(), jwe)]).unwrap()
+        };
+        let outcome = finish(&transaction, encrypt(mdoc_nonce.as_bytes(), &mut rng), &context, now).unwrap();
+        let verified = outcome.verified().unwrap_or_else(|| panic!("{response_uri}: {outcome:?}"));
+        assert_eq!(verified.credentials["mdoc"][0].credential_type, MDL);
+        // Another mdocGeneratedNonce: another transcript.
+        let outcome = finish(&transaction, encrypt(b"other", &mut rng), &context, now).unwrap();
+        assert_eq!(codes(&outcome)[0], "wrong_session_transcript");
+    }
+}
+
+#[test]
+fn real_draft24_dc_api_response_finishes() {
+    let origin = "https://ellis-occurrence-ac-smoking.trycloudflare.com";
+    let now = 1_740_009_600;
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let mut anchors = TrustAnchors::new();
+    anchors
+        .add_pem(include_str!("../../../test-vectors/mdoc-real/google_ds_cert_digitalcredentials_dev.pem"))
+        .unwrap();
+    let clock = FixedClock(now);
+    let transaction = Transaction {
+        ids: TransactionIds::generate(&mut rng),
+        client_id: None,
+        nonce: "UwQek7MemM55VM2Lc7UPPsdsxa-vejebSUo75B_G7vk".into(),
+        state: None,
+        query: mdl_query(&["family_name", "given_name"]),
+        created_at: now - 60,
+        expires_at: now + 60,
+        kind: TransactionKind::DcApi {
+            expected_origins: vec![origin.into()],
+            signed: false,
+            encrypted: false,
+        },
+        response_key: None,
+    };
+    let bytes = include_bytes!("../../../test-vectors/mdoc-real/google_device_response.cbor");
+    let data = json!({"vp_token": {"mdoc": [base64url_encode(bytes)]}});
+    let context = VerifyContext::new(&anchors, &clock);
+    let outcome = finish_dc_api(&transaction, &data, origin, &context, now).unwrap();
+    assert!(outcome.is_verified(), "{outcome:?}");
+    let outcome = finish_dc_api(&transaction, &data, "https://shop.example", &context, now).unwrap();
+    assert_eq!(codes(&outcome), ["origin_mismatch"]);
 }
