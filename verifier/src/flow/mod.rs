@@ -52,6 +52,10 @@ use crate::request::{ClientIdError, RequestObjectError};
 use crate::response::Reason;
 use crate::response::jwe::JweError;
 
+/// The media type of the Request Object served at `request_uri` (RFC 9101 §10.2, OpenID4VP 1.0
+/// §5.10): the `Content-Type` of [`request_object`]'s answer.
+pub const REQUEST_OBJECT_CONTENT_TYPE: &str = "application/oauth-authz-req+jwt";
+
 /// The longest transaction lifetime accepted, in seconds (one hour): a presentation happens
 /// while the user waits.
 pub const MAX_LIFETIME: i64 = 3600;
