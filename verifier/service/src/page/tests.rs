@@ -523,7 +523,7 @@ async fn page_runs_in_headless_chromium() {
     let dom = run(vec!["--dump-dom".into()]).await.unwrap();
     assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
     let dom = String::from_utf8(dom.stdout).unwrap();
-    assert!(dom.contains(r#"<div id="qr" class="qr" role="img""#), "{dom}");
+    assert!(dom.contains(r#"<div id="qr" class="qr done" role="img""#), "{dom}");
     assert!(dom.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""), "QR not inserted: {dom}");
     assert!(dom.contains(r#"id="same-device" class="button" href="openid4vp://?client_id="#), "{dom}");
     assert!(

@@ -27,6 +27,10 @@
       clearTimeout(timer);
       polling = null;
       restart.hidden = false;
+      // The check is over: its code and link no longer lead anywhere useful.
+      qr.classList.add('done');
+      sameDevice.setAttribute('aria-disabled', 'true');
+      dcButton.disabled = true;
     }
   }
 
@@ -85,6 +89,8 @@
     polling = null;
     clearTimeout(timer);
     restart.hidden = true;
+    qr.classList.remove('done');
+    dcButton.disabled = false;
     dcMessage.textContent = '';
     result.dataset.status = 'pending';
     result.textContent = 'Waiting for your wallet…';
@@ -142,7 +148,7 @@
         ? 'The wallet request was cancelled.'
         : 'No wallet in this browser could answer. Try the QR code or the link.';
     } finally {
-      dcButton.disabled = false;
+      dcButton.disabled = finished;
     }
   }
 
