@@ -286,7 +286,7 @@ fn svg_modules(svg: &str) -> (usize, Vec<(usize, usize)>) {
 async fn start_returns_the_qr_code_of_exactly_the_authorization_request() {
     let backend = Arc::new(TestBackend::new(AgeCheckStatus::Pending));
     let app = app(&backend);
-    let answer = send(&app, Request::post("/age-check").body(Body::empty()).unwrap()).await;
+    let answer = send(&app, post_json("/age-check", Some(ORIGIN), Body::empty())).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     assert_eq!(answer.header(header::CACHE_CONTROL), "no-store");
     let json = answer.json();
@@ -399,12 +399,14 @@ async fn dc_api_check_uses_the_configured_origin() {
 }
 
 #[tokio::test]
-async fn rejects_dc_api_requests_from_other_origins() {
+async fn rejects_posts_from_other_origins() {
     let backend = Arc::new(TestBackend::new(AgeCheckStatus::Pending));
     let app = app(&backend);
     let id = backend.add(AgeCheckStatus::Pending);
     let finish = format!("/age-check/dc-api/{id}");
     for origin in [None, Some("https://evil.example"), Some("http://shop.example"), Some("null"), Some("")] {
+        let answer = send(&app, post_json("/age-check", origin, Body::empty())).await;
+        assert_error(&answer, StatusCode::FORBIDDEN, "access_denied");
         let answer = send(&app, post_json("/age-check/dc-api", origin, Body::empty())).await;
         assert_error(&answer, StatusCode::FORBIDDEN, "access_denied");
         let answer = send(&app, post_json(&finish, origin, r#"{"data":{"vp_token":{}}}"#)).await;
@@ -412,6 +414,8 @@ async fn rejects_dc_api_requests_from_other_origins() {
     }
     assert!(backend.origins.lock().unwrap().is_empty());
     assert!(backend.finished.lock().unwrap().is_empty());
+    // Only the check added above exists: none was started.
+    assert_eq!(backend.checks.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -463,7 +467,7 @@ async fn rejects_malformed_dc_api_bodies() {
 #[tokio::test]
 async fn backend_failures_hide_their_detail() {
     let app = app(&Arc::new(TestBackend::failing()));
-    let answer = send(&app, Request::post("/age-check").body(Body::empty()).unwrap()).await;
+    let answer = send(&app, post_json("/age-check", Some(ORIGIN), Body::empty())).await;
     assert_error(&answer, StatusCode::INTERNAL_SERVER_ERROR, "server_error");
     assert!(!answer.text().contains("hunter2"));
     let answer = get_path(&app, "/age-check/check-0").await;
@@ -488,7 +492,7 @@ fn rejects_public_urls_without_an_http_origin() {
 
 /// Serves the page on a loopback port and has headless Chromium load it, run its script
 /// against the test backend and dump the resulting DOM; also writes screenshots of the pending and the answered page
-/// (into `SEGL_PAGE_SCREENSHOTS`, default the temp dir) for a person to look at. Skipped where
+/// (into the directory `SEGL_PAGE_SCREENSHOTS` names, else a temporary one) for a person to look at. Skipped where
 /// Chromium is not installed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_runs_in_headless_chromium() {
@@ -533,7 +537,8 @@ async fn page_runs_in_headless_chromium() {
         "{dom}"
     );
 
-    let dir = std::env::var_os("SEGL_PAGE_SCREENSHOTS").map_or_else(std::env::temp_dir, Into::into);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("SEGL_PAGE_SCREENSHOTS").map_or_else(|| scratch.path().to_owned(), Into::into);
     for (status, name) in [
         (AgeCheckStatus::Verified { over_18: true }, "segl-age-check-page-verified.png"),
         (AgeCheckStatus::Pending, "segl-age-check-page.png"),
