@@ -71,7 +71,7 @@ pub enum FetchError {
         url: String,
     },
     /// A local file could not be read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
