@@ -1,6 +1,6 @@
 //! Issue 7 item 6, end to end: a PID issuer's CA certificate is published in a signed trust
 //! list (LoTE) served over HTTP; a verifier configured only with the operator certificate and
-//! the list URL accepts PIDs from the listed issuers, and refuses one from an issuer removed in
+//! the list URL accepts PIDs (SD-JWT VC; mdoc too in the second test) from the listed issuers, and refuses one from an issuer removed in
 //! the next sequence number. A list signed by another key is refused by the pinned verifier.
 //!
 //! The first test drives `LoteVerifier` by hand; the second is what a deployed verifier does:
@@ -14,6 +14,10 @@ use std::path::PathBuf;
 use rand::SeedableRng as _;
 use rand_chacha::ChaCha20Rng;
 use std::sync::Arc;
+
+use ciborium::Value as Cbor;
+use segl_credential::jose;
+use segl_credential::mdoc::{self, IssuerSignedBuilder, Presentation, SessionTranscript, Validity};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -38,6 +42,7 @@ const NOW: UnixTime = 1_772_323_200; // 2026-03-01
 const CLIENT_ID: &str = "x509_hash:e2e-verifier";
 const NONCE: &str = "e2e-nonce-7f3a";
 const RESPONSE_URI: &str = "https://verifier.example/response";
+const PID_DOCTYPE: &str = "eu.europa.ec.eudi.pid.1";
 
 fn dev_pki(name: &str, rng: &mut ChaCha20Rng) -> DevPki {
     let options = DevPkiOptions {
@@ -262,6 +267,37 @@ async fn verifier_trusts_issuers_through_the_published_list_and_drops_a_removed_
     drop(temp);
 }
 
+/// An mdoc PID from `issuer` (the DS certificate under the CA the list announces), presented in
+/// a DeviceResponse with `given_name` for this verifier's redirect-flow SessionTranscript.
+fn mdoc_presentation(
+    issuer: &DevPki,
+    holder: &SoftwareSigner,
+    now: UnixTime,
+    rng: &mut ChaCha20Rng,
+) -> Value {
+    let validity =
+        Validity { signed: now, valid_from: now, valid_until: now + 86_400, expected_update: None };
+    let issued = IssuerSignedBuilder::new(PID_DOCTYPE, validity)
+        .element(PID_DOCTYPE, "given_name", Cbor::Text("Karen".into()))
+        .element(PID_DOCTYPE, "family_name", Cbor::Text("Andersen".into()))
+        .issue(holder.public_key(), &issuer.issuer_signer, rng)
+        .unwrap();
+    let disclose = [(PID_DOCTYPE, "given_name")];
+    let presentation = Presentation { issuer_signed: &issued, disclose: &disclose, device_key: holder };
+    let transcript = SessionTranscript::openid4vp(CLIENT_ID, NONCE, None, RESPONSE_URI);
+    let response = mdoc::build_device_response(&[presentation], &transcript).unwrap();
+    json!({ "pid_mdoc": [jose::base64url_encode(response)] })
+}
+
+fn mdoc_query() -> ValidatedDcqlQuery {
+    DcqlQueryBuilder::new()
+        .credential(
+            CredentialQueryBuilder::mdoc("pid_mdoc", PID_DOCTYPE).mdoc_claim(PID_DOCTYPE, "given_name"),
+        )
+        .build()
+        .unwrap()
+}
+
 /// A clock the test moves (the watcher and the credential verifier read the same one).
 #[derive(Debug)]
 struct TestClock(AtomicI64);
@@ -328,6 +364,9 @@ async fn verifier_configured_with_operator_certificate_and_url_follows_the_list(
         let token = pid_presentation(issuer, &holder, name, NOW, &mut rng);
         let verified = verify_vp_token(&token, &query, &binding, &context).unwrap();
         assert_eq!(verified.credentials["pid"][0].claims["family_name"], name);
+        let token = mdoc_presentation(issuer, &holder, NOW, &mut rng);
+        let verified = verify_vp_token(&token, &mdoc_query(), &binding, &context).unwrap();
+        assert_eq!(verified.credentials["pid_mdoc"][0].claims[PID_DOCTYPE]["given_name"], "Karen");
     }
 
     // B is removed in sequence 2; the background refresh picks it up.
@@ -345,6 +384,11 @@ async fn verifier_configured_with_operator_certificate_and_url_follows_the_list(
     assert!(verify_vp_token(&from_a, &query, &binding, &context).is_ok());
     let from_b = pid_presentation(&issuer_b, &holder, "Bertelsen", later, &mut rng);
     let rejected = verify_vp_token(&from_b, &query, &binding, &context).unwrap_err();
+    assert_eq!(rejected.reasons[0].reason, Reason::UntrustedIssuer);
+    let mdoc_from_a = mdoc_presentation(&issuer_a, &holder, later, &mut rng);
+    assert!(verify_vp_token(&mdoc_from_a, &mdoc_query(), &binding, &context).is_ok());
+    let mdoc_from_b = mdoc_presentation(&issuer_b, &holder, later, &mut rng);
+    let rejected = verify_vp_token(&mdoc_from_b, &mdoc_query(), &binding, &context).unwrap_err();
     assert_eq!(rejected.reasons[0].reason, Reason::UntrustedIssuer);
 
     // Serving sequence 1 again (a rollback) changes nothing: B stays out.
