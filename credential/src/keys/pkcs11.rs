@@ -281,7 +281,7 @@ fn selector_attribute(selector: &KeySelector) -> Attribute {
     }
 }
 
-fn find_one(session: &Session, class: ObjectClass, by: Attribute) -> Result<Vec<ObjectHandle>, Pkcs11Error> {
+fn find_keys(session: &Session, class: ObjectClass, by: Attribute) -> Result<Vec<ObjectHandle>, Pkcs11Error> {
     session
         .find_objects(&[Attribute::Class(class), Attribute::KeyType(KeyType::EC), by])
         .map_err(Pkcs11Error::token("C_FindObjects"))
@@ -403,7 +403,7 @@ impl Pkcs11Signer {
         let session = context.open_ro_session(slot).map_err(Pkcs11Error::token("C_OpenSession"))?;
         login(&session, &pin)?;
 
-        let private = find_one(&session, ObjectClass::PRIVATE_KEY, selector_attribute(&config.key))?;
+        let private = find_keys(&session, ObjectClass::PRIVATE_KEY, selector_attribute(&config.key))?;
         let key = match private.as_slice() {
             [key] => *key,
             [] => return Err(Pkcs11Error::KeyNotFound(config.key.clone())),
@@ -425,7 +425,7 @@ impl Pkcs11Signer {
             Some(id) => Attribute::Id(id),
             None => selector_attribute(&config.key),
         };
-        let public = match find_one(&session, ObjectClass::PUBLIC_KEY, by)?.as_slice() {
+        let public = match find_keys(&session, ObjectClass::PUBLIC_KEY, by)?.as_slice() {
             [public] => *public,
             [] => return Err(Pkcs11Error::PublicKeyNotFound(config.key.clone())),
             _ => return Err(Pkcs11Error::AmbiguousKey(config.key.clone())),
