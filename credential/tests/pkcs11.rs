@@ -31,7 +31,9 @@ use segl_credential::sd_jwt::{
     self, DisclosurePolicy, ExpectedTyp, IssueOptions, KeyBindingPolicy, VcClaims,
 };
 use segl_credential::status_list::{Bits, Status, StatusList, StatusListTokenClaims, StatusListVerifier};
-use segl_credential::x509::{IssuerKeySource, MDOC_DS_EKU, TrustAnchors};
+use segl_credential::x509::{
+    IssuerKeySource, MDOC_DS_EKU, RequestOptions, TrustAnchors, certificate_request,
+};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -193,11 +195,8 @@ fn certify(key: &segl_credential::keys::PublicKey) -> (Vec<u8>, Vec<u8>) {
     leaf.use_authority_key_identifier_extension = true;
     let eku: Vec<u64> = MDOC_DS_EKU.split('.').map(|arc| arc.parse().unwrap()).collect();
     leaf.extended_key_usages.push(rcgen::ExtendedKeyUsagePurpose::Other(eku));
-    let jwk = key.to_jwk();
-    let mut point = vec![0x04];
-    point.extend(jose::base64url_decode(jwk["x"].as_str().unwrap()).unwrap());
-    point.extend(jose::base64url_decode(jwk["y"].as_str().unwrap()).unwrap());
-    let leaf_cert = leaf.signed_by(&Spki(point), &Issuer::from_params(&ca, &ca_key)).unwrap();
+    let leaf_cert =
+        leaf.signed_by(&Spki(key.uncompressed_point().to_vec()), &Issuer::from_params(&ca, &ca_key)).unwrap();
     (ca_cert.der().to_vec(), leaf_cert.der().to_vec())
 }
 
@@ -444,4 +443,30 @@ token_test! {
 fn config_debug_never_shows_the_pin() {
     let text = format!("{:?}", Pkcs11Config { pin: Zeroizing::new("9753-secret".into()), ..config("k") });
     assert!(!text.contains("9753-secret"));
+}
+
+token_test! {
+    /// A certificate signing request for the token's key is signed in the token and verifies.
+    fn makes_a_certificate_request_signed_in_the_token() {
+        use der::{DecodePem as _, Encode as _};
+        let signer = Pkcs11Signer::generate(&config("issuer")).unwrap();
+        let options = RequestOptions {
+            common_name: "Segl HSM issuer".into(),
+            country: Some("DK".into()),
+            dns_names: vec!["issuer.segl.example".into()],
+            ..RequestOptions::default()
+        };
+        let pem = certificate_request(&signer, &options).unwrap();
+        let request = x509_cert::request::CertReq::from_pem(&pem).unwrap();
+        let spki = request.info.public_key.to_der().unwrap();
+        assert_eq!(&segl_credential::keys::PublicKey::from_spki_der(&spki).unwrap(), signer.public_key());
+        signer
+            .public_key()
+            .verify_asn1(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1,
+                &request.info.to_der().unwrap(),
+                request.signature.as_bytes().unwrap(),
+            )
+            .unwrap();
+    }
 }

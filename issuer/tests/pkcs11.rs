@@ -108,11 +108,8 @@ fn certify(key: &PublicKey) -> (String, String) {
     leaf.is_ca = IsCa::ExplicitNoCa;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.use_authority_key_identifier_extension = true;
-    let jwk = key.to_jwk();
-    let mut point = vec![0x04];
-    point.extend(jose::base64url_decode(jwk["x"].as_str().unwrap()).unwrap());
-    point.extend(jose::base64url_decode(jwk["y"].as_str().unwrap()).unwrap());
-    let leaf_cert = leaf.signed_by(&Spki(point), &Issuer::from_params(&ca, &ca_key)).unwrap();
+    let leaf_cert =
+        leaf.signed_by(&Spki(key.uncompressed_point().to_vec()), &Issuer::from_params(&ca, &ca_key)).unwrap();
     (ca_cert.pem(), leaf_cert.pem())
 }
 
