@@ -470,3 +470,26 @@ token_test! {
             .unwrap();
     }
 }
+
+token_test! {
+    /// When the token logs the application out (as after a token restart), the next signature
+    /// fails once on a stale session and succeeds on a fresh, logged-in one.
+    fn recovers_when_the_token_logs_out() {
+        let signer = Pkcs11Signer::generate(&Pkcs11Config { max_sessions: 3, ..config("issuer") }).unwrap();
+        // Three sessions open and idle.
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| signer.sign(b"warm up").unwrap());
+            }
+        });
+        let session = raw_session();
+        session.logout().unwrap();
+        drop(session);
+        let signature = signer.sign(b"after logout").unwrap();
+        signer
+            .public_key()
+            .verify(segl_credential::keys::Algorithm::Es256, b"after logout", &signature)
+            .unwrap();
+        assert!(signer.key_protection().unwrap().never_extractable);
+    }
+}

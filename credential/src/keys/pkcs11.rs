@@ -131,7 +131,8 @@ pub enum Pkcs11Error {
     /// More than one private key matches the selector.
     #[error("more than one private key with {0} in the token")]
     AmbiguousKey(KeySelector),
-    /// The private key has no matching public key object (same `CKA_ID`, or same label).
+    /// The private key has no matching public key object (same `CKA_ID`, or same label) and
+    /// does not report `CKA_EC_POINT` itself.
     #[error("no public key object for the private key with {0}")]
     PublicKeyNotFound(KeySelector),
     /// [`Pkcs11Signer::generate`] was asked for a key that already exists.
@@ -194,7 +195,8 @@ pub struct Pkcs11Signer {
     context: Pkcs11,
     slot: Slot,
     pin: AuthPin,
-    key: ObjectHandle,
+    /// The private key's handle; found again when a fresh session cannot use it.
+    key: Mutex<ObjectHandle>,
     selector: KeySelector,
     public: PublicKey,
     key_id: Option<String>,
@@ -383,12 +385,22 @@ struct Lease<'a> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let mut pool = lock(&self.signer.pool);
-        match self.session.take() {
-            Some(session) if self.healthy => pool.idle.push(session),
-            _ => pool.open = pool.open.saturating_sub(1),
-        }
+        let stale = match self.session.take() {
+            Some(session) if self.healthy => {
+                pool.idle.push(session);
+                Vec::new()
+            }
+            // A failed session usually means the token dropped or logged out all of them: the
+            // idle ones go too, so the retry gets a fresh, logged-in session.
+            _ => {
+                let stale = std::mem::take(&mut pool.idle);
+                pool.open = pool.open.saturating_sub(1 + stale.len());
+                stale
+            }
+        };
         drop(pool);
-        self.signer.available.notify_one();
+        drop(stale);
+        self.signer.available.notify_all();
     }
 }
 
@@ -419,30 +431,30 @@ impl Pkcs11Signer {
         }
 
         // The public half: the public key object with the private key's CKA_ID (the PKCS#11
-        // convention for pairing), else the one with the selector.
+        // convention for pairing), else the one with the selector; tokens without public key
+        // objects may report CKA_EC_POINT on the private key itself.
         let id = bytes_attribute(&session, key, AttributeType::Id)?.filter(|id| !id.is_empty());
         let by = match id {
             Some(id) => Attribute::Id(id),
             None => selector_attribute(&config.key),
         };
-        let public = match find_keys(&session, ObjectClass::PUBLIC_KEY, by)?.as_slice() {
-            [public] => *public,
-            [] => return Err(Pkcs11Error::PublicKeyNotFound(config.key.clone())),
+        let holder = match find_keys(&session, ObjectClass::PUBLIC_KEY, by)?.as_slice() {
+            [public] => {
+                check_p256(&session, *public)?;
+                *public
+            }
+            [] => key,
             _ => return Err(Pkcs11Error::AmbiguousKey(config.key.clone())),
         };
-        check_p256(&session, public)?;
-        let point =
-            bytes_attribute(&session, public, AttributeType::EcPoint)?.ok_or(Pkcs11Error::Malformed {
-                attribute: "CKA_EC_POINT",
-                reason: "not reported by the token".into(),
-            })?;
+        let point = bytes_attribute(&session, holder, AttributeType::EcPoint)?
+            .ok_or_else(|| Pkcs11Error::PublicKeyNotFound(config.key.clone()))?;
         let public = parse_ec_point(&point)?;
 
         let signer = Pkcs11Signer {
             context,
             slot,
             pin,
-            key,
+            key: Mutex::new(key),
             selector: config.key.clone(),
             public,
             key_id: None,
@@ -547,7 +559,7 @@ impl Pkcs11Signer {
             .session
             .as_ref()
             .ok_or(Pkcs11Error::Token { operation: "session pool", reason: "no session".into() })?;
-        key_protection(session, self.key)
+        key_protection(session, *lock(&self.key))
     }
 
     /// Takes an idle session, opens a new one while under `max_sessions`, or waits.
@@ -576,12 +588,23 @@ impl Pkcs11Signer {
     fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
         let mut last = None;
-        // A session the token dropped fails once; the retry opens (and logs in) a fresh one.
-        for _ in 0..2 {
+        // A session the token dropped fails once; the retry opens (and logs in) a fresh one and
+        // finds the key again, since a restarted token may hand out new object handles.
+        for retry in [false, true] {
             let mut lease = self.lease()?;
             let Some(session) = lease.session.as_ref() else { continue };
-            match session.sign(&Mechanism::Ecdsa, self.key, digest.as_ref()) {
-                Ok(signature) if signature.len() == 64 => return Ok(signature),
+            let key = if retry { self.find_again(session)? } else { *lock(&self.key) };
+            match session.sign(&Mechanism::Ecdsa, key, digest.as_ref()) {
+                Ok(signature) if signature.len() == 64 => {
+                    if retry {
+                        // A key found again must still be the one whose public half we publish.
+                        self.public
+                            .verify(Algorithm::Es256, message, &signature)
+                            .map_err(|_| Pkcs11Error::KeyMismatch)?;
+                        *lock(&self.key) = key;
+                    }
+                    return Ok(signature);
+                }
                 Ok(signature) => {
                     return Err(Pkcs11Error::Malformed {
                         attribute: "CKM_ECDSA signature",
@@ -598,6 +621,14 @@ impl Pkcs11Signer {
             operation: "C_Sign",
             reason: last.map_or_else(|| "no session".into(), |e| e.to_string()),
         })
+    }
+
+    fn find_again(&self, session: &Session) -> Result<ObjectHandle, Pkcs11Error> {
+        match find_keys(session, ObjectClass::PRIVATE_KEY, selector_attribute(&self.selector))?.as_slice() {
+            [key] => Ok(*key),
+            [] => Err(Pkcs11Error::KeyNotFound(self.selector.clone())),
+            _ => Err(Pkcs11Error::AmbiguousKey(self.selector.clone())),
+        }
     }
 }
 
