@@ -193,7 +193,7 @@ async fn fetch(url: &str) -> Result<String, String> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
-    crate::serve::init_logging();
+    crate::serve::init_logging(crate::serve::env_log_format());
     if !args.dir.is_dir() {
         return Err(format!("{}: not a directory", args.dir.display()));
     }
