@@ -31,7 +31,7 @@ enum Command {
     #[command(subcommand)]
     Credential(credential::CredentialCommand),
     /// Run the OpenID4VCI credential issuer (SQLite and development keys in ./segl-data by default).
-    Serve(serve::DeploymentArgs),
+    Serve(serve::ServeArgs),
     /// Credential offers for authorities.
     #[command(subcommand)]
     Offer(OfferCommand),

@@ -172,7 +172,7 @@ fn read_source(source: &str) -> Result<String, String> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
-    crate::serve::init_logging();
+    crate::serve::init_logging(crate::serve::env_log_format());
     if !args.dir.is_dir() {
         return Err(format!("{}: not a directory", args.dir.display()));
     }

@@ -8,6 +8,7 @@
 //! | Key | Default | Environment |
 //! |---|---|---|
 //! | `listen` | `127.0.0.1:8080` | `SEGL_LISTEN` |
+//! | `metrics_listen` | none: `/metrics` on `listen` | `SEGL_METRICS_LISTEN` |
 //! | `public_url` | `http://127.0.0.1:8080` | `SEGL_PUBLIC_URL` |
 //! | `data_dir` | `./segl-data` | `SEGL_DATA_DIR` |
 //! | `database_url` | SQLite `segl.db` in `data_dir` | `SEGL_DATABASE_URL` |
@@ -37,8 +38,9 @@ use serde::Deserialize;
 pub type Localized = BTreeMap<String, String>;
 
 /// `SEGL_*` variables the configuration does not read but the command line does (the config
-/// file path and the log filter); every other unknown `SEGL_*` variable is refused as a typo.
-pub const RESERVED_ENV: [&str; 3] = ["SEGL_CONFIG", "SEGL_LOG", "SEGL_ADMIN_TOKEN"];
+/// file path, the log filter and format, the admin token); every other unknown `SEGL_*`
+/// variable is refused as a typo.
+pub const RESERVED_ENV: [&str; 4] = ["SEGL_CONFIG", "SEGL_LOG", "SEGL_LOG_FORMAT", "SEGL_ADMIN_TOKEN"];
 
 /// Why the configuration cannot be used. Each variant names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,10 @@ pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Conf
 pub struct Config {
     /// `listen`: the socket address the HTTP server binds, e.g. `0.0.0.0:8080`.
     pub listen: SocketAddr,
+    /// `metrics_listen`: a separate socket address serving only `GET /metrics` (Prometheus),
+    /// e.g. `10.0.0.5:9100` on an internal interface. Absent: `/metrics` is served on `listen`
+    /// with the public endpoints.
+    pub metrics_listen: Option<SocketAddr>,
     /// `public_url`: the external base URL wallets reach (behind any proxy), without a trailing
     /// slash, query or fragment. MUST be `https` (OpenID4VCI 1.0 §12.2.1: the credential issuer
     /// identifier is an https URL); plain `http` is accepted only for a loopback host, for
@@ -131,6 +137,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./segl-data"),
             database_url: None,
@@ -452,6 +459,8 @@ pub enum ClaimType {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<SocketAddr>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `--public-url`.
     pub public_url: Option<String>,
     /// `--data-dir`.
@@ -522,6 +531,10 @@ impl Config {
                     self.listen =
                         value.trim().parse().map_err(|e| bad(format!("not a socket address: {e}")))?
                 }
+                "METRICS_LISTEN" => {
+                    self.metrics_listen =
+                        Some(value.trim().parse().map_err(|e| bad(format!("not a socket address: {e}")))?)
+                }
                 "PUBLIC_URL" => self.public_url = value.clone(),
                 "DATA_DIR" => self.data_dir = PathBuf::from(value),
                 "DATABASE_URL" => self.database_url = Some(value.clone()),
@@ -550,6 +563,9 @@ impl Config {
         if let Some(listen) = overrides.listen {
             self.listen = listen;
         }
+        if let Some(listen) = overrides.metrics_listen {
+            self.metrics_listen = Some(listen);
+        }
         if let Some(url) = &overrides.public_url {
             self.public_url = url.clone();
         }
@@ -565,6 +581,12 @@ impl Config {
     /// [`Config::load`]; call it again after changing a loaded configuration.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         self.public_url = check::public_url(&self.public_url)?;
+        if self.metrics_listen == Some(self.listen) {
+            return Err(invalid(
+                "metrics_listen",
+                "must differ from listen (omit it to serve /metrics on listen)",
+            ));
+        }
         if let Some(url) = &self.database_url
             && !["sqlite:", "postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme))
         {

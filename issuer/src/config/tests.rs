@@ -107,6 +107,7 @@ fn layers_apply_in_order_defaults_file_env_overrides() {
         listen: Some("[::]:9000".parse().unwrap()),
         data_dir: Some("/tmp/segl".into()),
         database_url: Some("sqlite://x.db".into()),
+        metrics_listen: None,
     };
     let config = Config::from_sources(Some(file), &environment, &overrides).unwrap();
     assert_eq!(config.public_url, "https://cli.example", "command line beats env");
@@ -119,6 +120,7 @@ fn environment_errors_name_the_variable() {
     for (name, value) in [
         ("SEGL_PUBLIK_URL", "https://typo.example"),
         ("SEGL_LISTEN", "not an address"),
+        ("SEGL_METRICS_LISTEN", "9100"),
         ("SEGL_MAX_TX_CODE_ATTEMPTS", "-1"),
         ("SEGL_OFFER_LIFETIME_SECS", "ten"),
     ] {
@@ -129,6 +131,29 @@ fn environment_errors_name_the_variable() {
     }
     let zero = Config::from_sources(None, &env(&[("SEGL_MAX_TX_CODE_ATTEMPTS", "0")]), &Overrides::default());
     assert_eq!(invalid_key(zero), "max_tx_code_attempts");
+}
+
+#[test]
+fn metrics_listen_comes_from_env_or_command_line() {
+    let config =
+        Config::from_sources(None, &env(&[("SEGL_METRICS_LISTEN", "127.0.0.1:9100")]), &Overrides::default())
+            .unwrap();
+    assert_eq!(config.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+    let overrides =
+        Overrides { metrics_listen: Some("127.0.0.1:9200".parse().unwrap()), ..Overrides::default() };
+    let config = Config::from_sources(None, &BTreeMap::new(), &overrides).unwrap();
+    assert_eq!(config.metrics_listen, Some("127.0.0.1:9200".parse().unwrap()));
+    let default = Config::from_sources(None, &BTreeMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(default.metrics_listen, None, "by default /metrics is on `listen`");
+    // The log format is read by the command line, not refused as a typo.
+    assert!(Config::from_sources(None, &env(&[("SEGL_LOG_FORMAT", "json")]), &Overrides::default()).is_ok());
+}
+
+#[test]
+fn rejects_metrics_listen_equal_to_listen() {
+    let same =
+        Config::from_sources(None, &env(&[("SEGL_METRICS_LISTEN", "127.0.0.1:8080")]), &Overrides::default());
+    assert_eq!(invalid_key(same), "metrics_listen");
 }
 
 #[test]
