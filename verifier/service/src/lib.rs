@@ -2,3 +2,5 @@
 //! age-check page"), run by `segl verifier serve`. It wraps the pure `segl-verifier` library with
 //! what a deployment needs: HTTP endpoints for the shop's backend and for wallets, a transaction
 //! store that several nodes can share, and the shop page.
+
+pub mod store;
