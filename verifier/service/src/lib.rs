@@ -3,4 +3,5 @@
 //! what a deployment needs: HTTP endpoints for the shop's backend and for wallets, a transaction
 //! store that several nodes can share, and the shop page.
 
+pub mod page;
 pub mod store;
