@@ -16,9 +16,10 @@
 //! | `POST /age-check/dc-api/{check_id}` with `{data}` | the status, as the poll below |
 //! | `GET /age-check/{check_id}` | `{status: "pending"/"verified"/"rejected", over_18: true/false/null}` |
 //!
-//! Errors are `{"error", "error_description"}` JSON. The Digital Credentials API endpoints only
-//! accept requests whose `Origin` header is the configured public origin, and the backend is
-//! given that configured origin, never one read from the request.
+//! Errors are `{"error", "error_description"}` JSON. The `POST` endpoints only accept requests
+//! whose `Origin` header (which browsers always send on a `POST`) is the configured public
+//! origin, so other sites cannot start checks or submit answers through a visitor's browser;
+//! the backend is given that configured origin, never one read from the request.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -316,7 +317,7 @@ fn check_id_ok(check_id: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(PageError::UnknownCheck.into()) }
 }
 
-/// Only the configured origin may drive the Digital Credentials API endpoints.
+/// Only the page's own origin may start checks or submit Digital Credentials API answers.
 fn origin_ok(headers: &HeaderMap, config: &PageConfig) -> Result<(), ApiError> {
     match headers.get(header::ORIGIN) {
         Some(origin) if origin.as_bytes() == config.origin.as_bytes() => Ok(()),
@@ -329,7 +330,9 @@ fn origin_ok(headers: &HeaderMap, config: &PageConfig) -> Result<(), ApiError> {
 
 async fn start_redirect<B: AgeCheckBackend>(
     State(state): State<Arc<PageState<B>>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    origin_ok(&headers, &state.config)?;
     let start = state.backend.start_redirect().await?;
     let qr_svg = qr_svg(&start.authorization_request)?;
     Ok(json_response(
