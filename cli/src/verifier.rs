@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// A PEM file of trusted issuer CA certificates (repeatable).
     #[arg(long = "trust-anchor")]
     pub trust_anchors: Vec<PathBuf>,
+    /// A signed LoTE trust list (https URL or file path) naming the trusted PID and attestation
+    /// providers; fetched at start, refreshed in the background.
+    #[arg(long, requires = "trust_list_operator")]
+    pub trust_list: Option<String>,
+    /// The trust list operator's certificate (PEM) the list must be signed under.
+    #[arg(long, requires = "trust_list")]
+    pub trust_list_operator: Option<PathBuf>,
 }
 
 /// Runs a `segl verifier` subcommand.
@@ -67,8 +74,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
         trust_anchors: args.trust_anchors.clone(),
-        trust_list: None,
-        trust_list_operator: None,
+        trust_list: args.trust_list.clone(),
+        trust_list_operator: args.trust_list_operator.clone(),
     };
     let result = Config::load(args.config.as_deref(), &env, &overrides).map_err(|e| e.to_string()).and_then(
         |config| runtime()?.block_on(serve_config(config, env.get("SEGL_VERIFIER_API_TOKEN").cloned())),
@@ -121,6 +128,9 @@ async fn serve_config(config: Config, api_token_env: Option<String>) -> Result<(
         .await
         .map_err(|e| e.to_string());
     purger.abort();
+    if let Some(refresh) = deployment.trust_list_refresh {
+        refresh.stop();
+    }
     deployment.service.store().close().await;
     served
 }

@@ -60,6 +60,14 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 async fn start(data_dir: &Path, trust_anchor: &Path, database_url: Option<&str>) -> Node {
+    let mut args = vec!["--trust-anchor".to_owned(), trust_anchor.display().to_string()];
+    if let Some(url) = database_url {
+        args.extend(["--database-url".to_owned(), url.to_owned()]);
+    }
+    start_with(data_dir, &args).await
+}
+
+async fn start_with(data_dir: &Path, args: &[String]) -> Node {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_segl"));
     command
@@ -67,16 +75,12 @@ async fn start(data_dir: &Path, trust_anchor: &Path, database_url: Option<&str>)
         .args(["--public-url", &format!("http://localhost:{port}")])
         .arg("--data-dir")
         .arg(data_dir)
-        .arg("--trust-anchor")
-        .arg(trust_anchor)
+        .args(args)
         .env_clear()
         .env("SEGL_VERIFIER_API_TOKEN", TOKEN)
         .env("SEGL_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
-    }
     let node = Node {
         child: command.spawn().unwrap(),
         base: format!("http://localhost:{port}"),
@@ -96,6 +100,20 @@ fn now() -> UnixTime {
     SystemClock.now()
 }
 
+fn issuer_pki(name: &str, rng: &mut ChaCha20Rng) -> DevPki {
+    let options = DevPkiOptions {
+        ca_common_name: format!("{name} CA"),
+        issuer_common_name: name.to_owned(),
+        country: Some("DK".into()),
+        dns_names: vec![],
+        uris: vec![],
+        mdoc_ds_eku: true,
+        not_before: now() - 86_400,
+        not_after: now() + 86_400,
+    };
+    generate_dev_pki(&options, rng).unwrap()
+}
+
 /// The issuer (development CA in a PEM file for `--trust-anchor`) and the wallet's holder key.
 struct World {
     issuer: DevPki,
@@ -109,17 +127,7 @@ impl World {
     fn new(name: &str, seed: u64) -> World {
         let dir = temp_dir(name);
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let options = DevPkiOptions {
-            ca_common_name: "Test Issuer CA".into(),
-            issuer_common_name: "Test Issuer".into(),
-            country: Some("DK".into()),
-            dns_names: vec![],
-            uris: vec![],
-            mdoc_ds_eku: true,
-            not_before: now() - 86_400,
-            not_after: now() + 86_400,
-        };
-        let issuer = generate_dev_pki(&options, &mut rng).unwrap();
+        let issuer = issuer_pki("Test Issuer", &mut rng);
         let ca_file = dir.join("issuer-ca.pem");
         std::fs::write(&ca_file, &issuer.ca_pem).unwrap();
         let holder = SoftwareSigner::generate(&mut rng).unwrap();
@@ -578,4 +586,55 @@ async fn two_nodes_on_one_postgres_share_transactions() {
         .args(["-q", "-c", &format!("DROP SCHEMA {schema} CASCADE")])
         .env("PGOPTIONS", "--client-min-messages=warning")
         .status();
+}
+
+/// A scheme operator (the Danish example) whose PID provider and attestation provider CAs are
+/// the given ones, publishing a signed LoTE served over loopback HTTP.
+async fn trust_list_operator(dir: &Path, pid_ca: &DevPki, attestation_ca: &DevPki) -> (String, PathBuf) {
+    use segl_trust_list::{config::TrustListConfig, dev, publish};
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    let config = dir.join("dk.toml");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trust-list/examples/dk.toml");
+    std::fs::copy(example, &config).unwrap();
+    std::fs::write(dir.join("certs/pid-provider-ca.pem"), &pid_ca.ca_pem).unwrap();
+    std::fs::write(dir.join("certs/attestation-provider-ca.pem"), &attestation_ca.ca_pem).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    dev::ensure_dev_certificates(&config, now() - 86_400, now() + 86_400, &mut rng).unwrap();
+    let loaded = TrustListConfig::load(&config).unwrap();
+    let signer = publish::operator_signer(&loaded, dir, now()).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    publish::publish(&config, &out, &signer, &SystemClock).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/{}", listener.local_addr().unwrap(), publish::LOTE_JWS);
+    let router = segl_trust_list::serve::router(out);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, dir.join("certs/operator-ca.pem"))
+}
+
+#[tokio::test]
+async fn trust_list_names_the_pid_providers() {
+    let mut world = World::new("trust-list", 11);
+    let pid_provider = issuer_pki("PID Provider", &mut world.rng);
+    let attestation_provider = issuer_pki("Attestation Provider", &mut world.rng);
+    let (url, operator) =
+        trust_list_operator(&world.dir.join("operator"), &pid_provider, &attestation_provider).await;
+    let args =
+        ["--trust-list".to_owned(), url, "--trust-list-operator".to_owned(), operator.display().to_string()];
+    let node = start_with(&world.dir.join("node"), &args).await;
+    // A PID from the PID provider verifies; the same PID from the attestation provider, or from
+    // an issuer the list does not name, is no PID.
+    for (issuer, expected) in [(pid_provider, "verified"), (attestation_provider, "rejected")] {
+        world.issuer = issuer;
+        let created = create(&node, json!({"dcql_query": sd_jwt_query()})).await;
+        let request = fetch(&node, &created).await;
+        let presentation = world.sd_jwt_presentation(&request, None);
+        let form = world.answer(&request, json!({"pid": [presentation]}));
+        post_answer(&request, &form).await;
+        let (_, body) = status(created["status_url"].as_str().unwrap()).await;
+        assert_eq!(body["status"], expected, "{body}");
+        if expected == "rejected" {
+            assert_eq!(body["reasons"][0]["code"], "untrusted_issuer", "{body}");
+        }
+    }
 }

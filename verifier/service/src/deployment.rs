@@ -6,6 +6,8 @@ use std::sync::Arc;
 use rand_core::CryptoRngCore;
 use segl_credential::clock::Clock;
 use segl_credential::x509::TrustAnchors;
+use segl_trust_list::fetch::ListSource;
+use segl_trust_list::watch::{RefreshHandle, TrustListWatcher};
 
 use crate::bootstrap::{self, LoadedToken};
 use crate::config::Config;
@@ -25,8 +27,10 @@ pub struct Deployment {
     pub page: PageConfig,
     /// The API token (to print once when generated).
     pub token: LoadedToken,
-    /// The trust in force (a trust list refresher replaces it).
+    /// The trust in force.
     pub trust: Arc<Trust>,
+    /// The trust list's background refresh, when a list is configured.
+    pub trust_list_refresh: Option<RefreshHandle>,
 }
 
 impl Deployment {
@@ -48,17 +52,37 @@ pub async fn open(
         .map_err(|e| e.to_string())?;
     let token = bootstrap::api_token(&config.data_dir, api_token_env, rng).map_err(|e| e.to_string())?;
     let mut anchors = TrustAnchors::new();
+    let mut pems = Vec::new();
     for path in &config.trust_anchors {
         let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let count = anchors.add_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
         if count == 0 {
             return Err(format!("{}: no certificate", path.display()));
         }
+        pems.push(pem);
     }
-    if anchors.is_empty() && config.trust_list.is_none() {
-        tracing::warn!("no --trust-anchor and no --trust-list: every presentation will be rejected");
-    }
-    let trust = Arc::new(Trust::new(TrustSnapshot::single(anchors)));
+    let (trust, refresh) = match (&config.trust_list, &config.trust_list_operator) {
+        (Some(url), Some(operator_path)) => {
+            let pem = std::fs::read_to_string(operator_path)
+                .map_err(|e| format!("{}: {e}", operator_path.display()))?;
+            let mut operator = TrustAnchors::new();
+            operator.add_pem(&pem).map_err(|e| format!("{}: {e}", operator_path.display()))?;
+            let source = ListSource::parse(url).map_err(|e| format!("--trust-list {url}: {e}"))?;
+            let watcher = TrustListWatcher::new(source, operator, clock.clone())
+                .map_err(|e| format!("trust list: {e}"))?;
+            let outcome = watcher.refresh().await.map_err(|e| format!("trust list {url}: {e}"))?;
+            tracing::info!(url = %url, ?outcome, "trust list accepted");
+            let refresh = watcher.spawn_refresh().map_err(|e| format!("trust list: {e}"))?;
+            (Trust::from_list(watcher, pems), Some(refresh))
+        }
+        _ => {
+            if anchors.is_empty() {
+                tracing::warn!("no --trust-anchor and no --trust-list: every presentation will be rejected");
+            }
+            (Trust::fixed(TrustSnapshot::single(anchors)), None)
+        }
+    };
+    let trust = Arc::new(trust);
     let store = store::connect(&config.database_url()).await.map_err(|e| e.to_string())?;
     let status_lists = Arc::new(
         HttpStatusLists::new(trust.clone(), clock.clone(), tokio::runtime::Handle::current())
@@ -76,5 +100,5 @@ pub async fn open(
         lifetime: config.transaction_lifetime,
         retention: config.result_retention,
     }));
-    Ok(Deployment { service, page, token, trust })
+    Ok(Deployment { service, page, token, trust, trust_list_refresh: refresh })
 }

@@ -32,8 +32,8 @@ const MAX_CACHED_LISTS: usize = 256;
 
 /// Where status list tokens come from: the issuer anchors that must sign them.
 pub trait StatusAnchors: Send + Sync {
-    /// The anchors a status list token's `x5c` must chain to now.
-    fn anchors(&self) -> Arc<TrustAnchors>;
+    /// The anchor sets a status list token's `x5c` may chain to now, tried in order.
+    fn anchors(&self) -> Vec<Arc<TrustAnchors>>;
 }
 
 /// Status lists fetched over HTTP and cached (see the module documentation).
@@ -118,15 +118,24 @@ impl HttpStatusLists {
             }
             body.extend_from_slice(&chunk);
         }
-        let anchors = self.anchors.anchors();
-        let verifier = StatusListVerifier::new(IssuerKeySource::Anchors(&anchors), self.clock.as_ref());
-        let verified = if is_cwt {
-            verifier.verify_cwt(&body, uri)
+        let text = if is_cwt {
+            None
         } else {
-            let text = std::str::from_utf8(&body).map_err(|_| invalid(uri, "not UTF-8".into()))?;
-            verifier.verify_jwt(text.trim(), uri)
+            Some(std::str::from_utf8(&body).map_err(|_| invalid(uri, "not UTF-8".into()))?.trim())
+        };
+        let mut verified = Err(invalid(uri, "no trust anchor for status lists".into()));
+        for anchors in self.anchors.anchors() {
+            let verifier = StatusListVerifier::new(IssuerKeySource::Anchors(&anchors), self.clock.as_ref());
+            let attempt = match text {
+                None => verifier.verify_cwt(&body, uri),
+                Some(text) => verifier.verify_jwt(text, uri),
+            };
+            verified = attempt.map_err(|e| invalid(uri, e.to_string()));
+            if verified.is_ok() {
+                break;
+            }
         }
-        .map_err(|e| invalid(uri, e.to_string()))?;
+        let verified = verified?;
         let now = self.clock.now();
         self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(verified, now, max_age);
         Ok(())
