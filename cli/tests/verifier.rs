@@ -214,7 +214,8 @@ impl World {
         vct: &str,
         claims: Value,
         selection: &[&[&str]],
-        request: &VerifiedRequestObject,
+        audience: &str,
+        nonce: &str,
     ) -> String {
         let claims: Map<String, Value> = claims.as_object().cloned().unwrap();
         let mut paths: Vec<ClaimPath> = claims.keys().map(|name| ClaimPath::keys([name.as_str()])).collect();
@@ -243,13 +244,7 @@ impl World {
         .unwrap();
         let selection: Vec<ClaimPath> =
             selection.iter().map(|path| ClaimPath::keys(path.iter().copied())).collect();
-        let audience = request.client_id.to_string();
-        let input = KeyBindingInput {
-            audience: &audience,
-            nonce: &request.nonce,
-            issued_at: now() - 5,
-            signer: &self.holder,
-        };
+        let input = KeyBindingInput { audience, nonce, issued_at: now() - 5, signer: &self.holder };
         sd_jwt::present(&credential, &selection, Some(&input)).unwrap()
     }
 
@@ -287,6 +282,18 @@ impl World {
         base64url_encode(build_device_response(&[presentation], &transcript).unwrap())
     }
 
+    /// A compact JWE of `payload` to the verifier's ephemeral key.
+    fn encrypt(&mut self, jwk: &Value, payload: &Value) -> String {
+        let recipient = PublicKey::from_jwk(jwk).unwrap();
+        let params = EncryptionParams {
+            kid: jwk["kid"].as_str().unwrap(),
+            enc: ContentEncryption::A256Gcm,
+            apu: None,
+            apv: None,
+        };
+        encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), &mut self.rng).unwrap()
+    }
+
     /// The form the wallet posts: in clear for `direct_post`, a JWE for `direct_post.jwt`.
     fn answer(&mut self, request: &VerifiedRequestObject, vp_token: Value) -> Vec<(String, String)> {
         let state = request.state.clone().unwrap();
@@ -294,16 +301,7 @@ impl World {
             None => vec![("vp_token".into(), vp_token.to_string()), ("state".into(), state)],
             Some(jwk) => {
                 let payload = json!({"vp_token": vp_token, "state": state});
-                let recipient = PublicKey::from_jwk(jwk).unwrap();
-                let params = EncryptionParams {
-                    kid: jwk["kid"].as_str().unwrap(),
-                    enc: ContentEncryption::A256Gcm,
-                    apu: None,
-                    apv: None,
-                };
-                let jwe = encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), &mut self.rng)
-                    .unwrap();
-                vec![("response".into(), jwe)]
+                vec![("response".into(), self.encrypt(jwk, &payload))]
             }
         }
     }
@@ -765,7 +763,9 @@ async fn page_age_check_answers_over_18_from_an_mdoc_alias_or_an_sd_jwt() {
     assert_eq!(polled, json!({"status": "verified", "over_18": true}));
     let polled = page_check(&node, &mut world, |world, request| {
         let claims = json!({"age_equal_or_over": {"18": false}});
-        json!({"age_sd_jwt": [world.sd_jwt_of(AGE_VCT, claims, &[&["age_equal_or_over", "18"]], request)]})
+        let audience = request.client_id.to_string();
+        let path: &[&str] = &["age_equal_or_over", "18"];
+        json!({"age_sd_jwt": [world.sd_jwt_of(AGE_VCT, claims, &[path], &audience, &request.nonce)]})
     })
     .await;
     assert_eq!(polled, json!({"status": "verified", "over_18": false}));
@@ -773,4 +773,57 @@ async fn page_age_check_answers_over_18_from_an_mdoc_alias_or_an_sd_jwt() {
     let unknown: reqwest::Response =
         reqwest::get(format!("{}/age-check/{}", node.base, "C".repeat(43))).await.unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn page_age_check_over_the_digital_credentials_api() {
+    use segl_credential::jose::CompactJws;
+    use segl_verifier::request::AGE_VCT;
+    let mut world = World::new("dc-api", 13);
+    let node = world.node("node").await;
+    let client = reqwest::Client::new();
+    let started: Value = client
+        .post(format!("{}/age-check/dc-api", node.base))
+        .header("origin", &node.base)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let check_id = started["check_id"].as_str().unwrap();
+    // The browser hands the signed request to the wallet, which checks it against the access CA.
+    let entry = &started["request"]["requests"][0];
+    assert_eq!(entry["protocol"], "openid4vp-v1-signed");
+    let jws = CompactJws::parse(entry["data"]["request"].as_str().unwrap()).unwrap();
+    let chain = jws.x5c().unwrap().unwrap();
+    let mut anchors = TrustAnchors::new();
+    anchors.add_pem(&std::fs::read_to_string(node.data_dir.join("access-ca.pem")).unwrap()).unwrap();
+    jws.verify(&anchors.validate(&chain, now()).unwrap().leaf_key).unwrap();
+    let parameters = jws.payload_json().unwrap();
+    assert_eq!(parameters["expected_origins"], json!([node.base]));
+    assert_eq!(parameters["response_mode"], "dc_api.jwt");
+    let nonce = parameters["nonce"].as_str().unwrap();
+    let path: &[&str] = &["age_equal_or_over", "18"];
+    let presentation = world.sd_jwt_of(
+        AGE_VCT,
+        json!({"age_equal_or_over": {"18": true}}),
+        &[path],
+        &format!("origin:{}", node.base),
+        nonce,
+    );
+    let jwk = parameters["client_metadata"]["jwks"]["keys"][0].clone();
+    let data = json!({"response": world.encrypt(&jwk, &json!({"vp_token": {"age_sd_jwt": [presentation]}}))});
+    let finish = format!("{}/age-check/dc-api/{check_id}", node.base);
+    let answer =
+        client.post(&finish).header("origin", &node.base).json(&json!({"data": data})).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<Value>().await.unwrap(), json!({"status": "verified", "over_18": true}));
+    // Once only.
+    let again =
+        client.post(&finish).header("origin", &node.base).json(&json!({"data": data})).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    let polled: Value =
+        client.get(format!("{}/age-check/{check_id}", node.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(polled, json!({"status": "verified", "over_18": true}));
 }
