@@ -600,16 +600,25 @@ async fn status_lists_are_fetched_and_revoked_credentials_rejected() {
     let mut world = World::new("status", 9);
     let node = world.node("node").await;
     let (uri, server) = status_server(&world, 7).await;
-    for (index, expected) in [(3, "verified"), (7, "rejected")] {
+    // A list nobody serves: the credential's status cannot be established.
+    let nowhere = format!("http://127.0.0.1:{}/status/1", free_port());
+    for (index, list, expected, reason) in [
+        (3, &uri, "verified", None),
+        (7, &uri, "rejected", Some("revoked")),
+        (3, &nowhere, "rejected", Some("status_unavailable")),
+    ] {
         let created = create(&node, json!({"dcql_query": sd_jwt_query()})).await;
         let request = fetch(&node, &created).await;
-        let claim = StatusClaim::new(index, uri.clone());
+        let claim = StatusClaim::new(index, list.clone());
         let presentation = world.sd_jwt_presentation(&request, Some(&claim));
         let form = world.answer(&request, json!({"pid": [presentation]}));
         let (code, _) = post_answer(&request, &form).await;
         let (_, body) = status(created["status_url"].as_str().unwrap()).await;
         assert_eq!(body["status"], expected, "index {index}: {body}");
         assert_eq!(code, if expected == "verified" { 200 } else { 400 });
+        if let Some(reason) = reason {
+            assert_eq!(body["reasons"][0]["code"], reason, "{body}");
+        }
     }
     server.abort();
 }
