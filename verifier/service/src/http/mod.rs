@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use axum::{Form, Json, Router};
 use segl_verifier::flow::{MAX_FORM_VALUE_LEN, REQUEST_OBJECT_CONTENT_TYPE};
 use serde::Serialize;
 use serde_json::json;
+use tower_http::trace::TraceLayer;
 
 use crate::page::{self, PageConfig};
 use crate::service::{API_PREFIX, CreateTransaction, ServiceError, VerifierService};
@@ -144,7 +145,14 @@ pub fn app(service: Arc<VerifierService>, page: PageConfig) -> Router {
         )
         .route("/health", get(health))
         .with_state(service.clone());
-    api.merge(page::router(Arc::new(crate::page_backend::PageBackend::new(service)), page))
+    api.merge(page::router(Arc::new(crate::page_backend::PageBackend::new(service)), page)).layer(
+        // Spans name the route template, never the path: a status URL carries the secret
+        // transaction id.
+        TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str).to_owned();
+            tracing::info_span!("http", method = %request.method(), route)
+        }),
+    )
 }
 
 fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
