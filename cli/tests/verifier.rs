@@ -836,3 +836,85 @@ async fn page_age_check_over_the_digital_credentials_api() {
         client.get(format!("{}/age-check/{check_id}", node.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(polled, json!({"status": "verified", "over_18": true}));
 }
+
+#[tokio::test]
+async fn first_start_prints_the_api_token_once_and_sigterm_stops_the_service() {
+    use std::io::BufRead as _;
+    let world = World::new("first-start", 14);
+    let data_dir = world.dir.join("node");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segl"))
+        .args(["verifier", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("--trust-anchor")
+        .arg(&world.ca_file)
+        .env_clear()
+        .env("SEGL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The line after the announcement is the token; the log never repeats it.
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines().map_while(Result::ok);
+        let mut seen = Vec::new();
+        let mut token = None;
+        while let Some(line) = lines.next() {
+            let announces = line.contains("generated the API token");
+            seen.push(line);
+            if announces {
+                token = lines.next();
+                seen.extend(token.clone());
+            }
+        }
+        (token, seen)
+    });
+    let base = format!("http://localhost:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "segl verifier serve did not come up");
+    let stored = std::fs::read_to_string(data_dir.join("api-token")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in ["api-token", "access-key.pem"] {
+            let mode = std::fs::metadata(data_dir.join(file)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+    let created = client
+        .post(format!("{base}/verifier/v1/transactions"))
+        .bearer_auth(stored.trim())
+        .json(&json!({"preset": "age_over_18"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut exit = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exit = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = exit.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("segl verifier serve did not stop on SIGTERM")
+    });
+    assert!(exit.success(), "{exit:?}");
+    let (token, lines) = reader.join().unwrap();
+    assert_eq!(token.as_deref(), Some(stored.trim()));
+    assert_eq!(lines.iter().filter(|line| line.contains(stored.trim())).count(), 1, "{lines:?}");
+}
