@@ -20,6 +20,7 @@
 //! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
 //! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
+//! | `[tenants.signing_key]` | development key in `data_dir` | (file only; PKCS#11 PIN from `pin_env`) |
 //!
 //! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
 //! `{public_url}/{id}` (OpenID4VCI 1.0 §12.2.1, DIGEST §1.1).
@@ -179,6 +180,50 @@ pub struct TenantConfig {
     /// `[[tenants.attestations]]`: attestation types defined by configuration alone.
     #[serde(default)]
     pub attestations: Vec<AttestationConfig>,
+    /// `[tenants.signing_key]`: where the key that signs this tenant's credentials and status
+    /// lists lives. Absent: a development CA and issuer key generated into `data_dir` at first
+    /// start.
+    #[serde(default)]
+    pub signing_key: Option<SigningKeyConfig>,
+}
+
+/// Where a tenant's issuer key lives, by `source`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum SigningKeyConfig {
+    /// `source = "pkcs11"`: a P-256 key inside a PKCS#11 token (an HSM); it never leaves the
+    /// token.
+    Pkcs11(Pkcs11KeyConfig),
+}
+
+/// A P-256 key in a PKCS#11 token: the private key must be sensitive and not extractable, and
+/// have a public key object beside it (same `CKA_ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11KeyConfig {
+    /// `module`: path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    /// `token_label`: the token's label.
+    pub token_label: String,
+    /// `key_label`: the private key's `CKA_LABEL` (this or `key_id`).
+    #[serde(default)]
+    pub key_label: Option<String>,
+    /// `key_id`: the private key's `CKA_ID`, in hex (this or `key_label`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// `pin_env`: the environment variable holding the user PIN (the PIN itself is never in the
+    /// file). Must not start with `SEGL_`, whose names are reserved for configuration.
+    pub pin_env: String,
+    /// `certificate_chain`: PEM file with the key's certificate chain, leaf first, trust anchor
+    /// excluded (`x5c` / `x5chain`, HAIP 1.0 §3).
+    pub certificate_chain: PathBuf,
+    /// `max_sessions`: PKCS#11 sessions signing at once, 1..=64; default 4.
+    #[serde(default = "default_hsm_sessions")]
+    pub max_sessions: u32,
+}
+
+fn default_hsm_sessions() -> u32 {
+    4
 }
 
 impl Default for TenantConfig {
@@ -195,6 +240,7 @@ impl Default for TenantConfig {
             proof_of_age: Some(AgeOptions::default()),
             proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
             attestations: default_attestations(),
+            signing_key: None,
         }
     }
 }
