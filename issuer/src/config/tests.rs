@@ -94,6 +94,8 @@ fn layers_apply_in_order_defaults_file_env_overrides() {
         ("SEGL_PUBLIC_URL", "https://env.example/"),
         ("SEGL_NONCE_LIFETIME_SECS", "120"),
         ("SEGL_CONFIG", "/etc/segl.toml"),
+        // `segl verifier serve`'s variables are that command's to check.
+        ("SEGL_VERIFIER_API_TOKEN", "verifier-token"),
         ("PATH", "/usr/bin"),
     ]);
     let config = Config::from_sources(Some(file), &environment, &Overrides::default()).unwrap();
