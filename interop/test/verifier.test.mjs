@@ -243,6 +243,31 @@ describe('presentations built with @sd-jwt/sd-jwt-vc and @animo-id/mdoc, posted 
     assert.equal((await verifier.status(tx.created.status_url)).status, 'verified')
   })
 
+  test('request_uri_method=post: wallet_metadata and wallet_nonce in, wallet_nonce echoed in the signed object', async () => {
+    // OpenID4VP 1.0 §5.10. @openid4vc/openid4vp 0.4.6 does not send these two parameters (it
+    // form-encodes the wallet metadata's members at the top level and drops wallet_nonce), so
+    // this is posted by hand.
+    const created = await verifier.createTransaction({ preset: 'pid_core', request_uri_method: 'post' })
+    const walletNonce = 'wallet-nonce-7f3c9a1e2b'
+    const walletMetadata = {
+      vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
+      client_id_prefixes_supported: ['x509_san_dns'],
+      request_object_signing_alg_values_supported: ['ES256'],
+    }
+    const response = await fetch(created.request_uri, {
+      method: 'POST',
+      headers: { accept: 'application/oauth-authz-req+jwt', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ wallet_metadata: JSON.stringify(walletMetadata), wallet_nonce: walletNonce }),
+      redirect: 'manual',
+    })
+    const jwt = await response.text()
+    assert.equal(response.status, 200, jwt)
+    assert.equal(response.headers.get('content-type')?.split(';')[0], 'application/oauth-authz-req+jwt')
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'))
+    assert.equal(payload.wallet_nonce, walletNonce)
+    assert.equal(payload.client_id, 'x509_san_dns:localhost')
+  })
+
   test('rejects_wrong_nonce (SD-JWT VC KB-JWT)', async () => {
     const tx = await rawTransaction({ preset: 'pid_core' })
     const presentation = await sdJwtPid(tx, { nonce: 'not-the-request-nonce-0123456789' })
