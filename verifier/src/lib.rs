@@ -8,11 +8,16 @@
 //!   segl-credential (SD-JWT VC + KB-JWT, mdoc `DeviceResponse`), then against the query
 //!   (§6.4 DCQL rules, DIGEST §7.7), with a machine-readable [`response::Reason`] per failure;
 //!   `direct_post.jwt` responses are decrypted first ([`response::jwe`], §8.3).
+//! - [`flow`]: the stateless start/finish layer a relying party calls (redirects with
+//!   `direct_post` / `direct_post.jwt`, and the browser's Digital Credentials API): a
+//!   serialisable [`flow::Transaction`] to store, the Request Object rebuilt from it, and the
+//!   wallet's answer checked into a [`flow::Outcome`].
 //! - [`trust`]: what the verifier trusts beyond the credential itself: status lists now, trust
 //!   lists later.
 //!
 //! The library is pure: no HTTP, no storage, no hidden clock or randomness.
 
+pub mod flow;
 pub mod request;
 pub mod response;
 pub mod trust;

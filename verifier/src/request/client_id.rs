@@ -83,8 +83,10 @@ impl From<X509Error> for ClientIdError {
 }
 
 /// A parsed client_id with its prefix (OpenID4VP 1.0 §5.9). Displays as the full string, which
-/// is what the KB-JWT `aud` and the mdoc handover take (DIGEST §7.7, §5.3).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// is what the KB-JWT `aud` and the mdoc handover take (DIGEST §7.7, §5.3); serialises as that
+/// string too (and is parsed again when deserialised).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum ClientId {
     /// `x509_san_dns:<dNSName>`, the name lowercased.
     X509SanDns(String),
@@ -198,6 +200,20 @@ impl fmt::Display for ClientId {
     }
 }
 
+impl From<ClientId> for String {
+    fn from(client_id: ClientId) -> Self {
+        client_id.to_string()
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = ClientIdError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        ClientId::parse(&text)
+    }
+}
+
 impl FromStr for ClientId {
     type Err = ClientIdError;
 
@@ -233,11 +249,13 @@ fn check_dns_name(name: &str) -> Result<(), ClientIdError> {
     Ok(())
 }
 
-/// An absolute `https` URI (the response or redirect URI of the request).
+/// An absolute `https` URI (the response or redirect URI of the request); `http` only on a
+/// loopback host, for development.
 fn check_uri(uri: &str) -> Result<(), ClientIdError> {
     let parsed = url::Url::parse(uri)
         .map_err(|e| ClientIdError::MalformedIdentifier { prefix: "redirect_uri", reason: e.to_string() })?;
-    if parsed.scheme() != "https" {
+    let loopback_http = parsed.scheme() == "http" && super::object::is_loopback(&parsed);
+    if parsed.scheme() != "https" && !loopback_http {
         return Err(ClientIdError::MalformedIdentifier {
             prefix: "redirect_uri",
             reason: "the URI must be https".into(),

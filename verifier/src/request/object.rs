@@ -33,12 +33,15 @@ const ISSUED_AT_SKEW: i64 = 60;
 /// The longest `wallet_nonce`, `state` or `nonce` accepted.
 const MAX_PARAMETER_LEN: usize = 512;
 
-/// Where and how the wallet sends its response (OpenID4VP 1.0 §8.2, §8.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where and how the wallet sends its response (OpenID4VP 1.0 §8.2, §8.3). Serialises as the
+/// parameter value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ResponseMode {
     /// `direct_post`: form POST of `vp_token` and `state` in clear.
+    #[serde(rename = "direct_post")]
     DirectPost,
     /// `direct_post.jwt`: form POST of `response=<JWE>` (HAIP over redirects, DIGEST §2).
+    #[serde(rename = "direct_post.jwt")]
     DirectPostJwt,
 }
 
@@ -61,8 +64,9 @@ impl ResponseMode {
     }
 }
 
-/// How the wallet fetches the Request Object (OpenID4VP 1.0 §5.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How the wallet fetches the Request Object (OpenID4VP 1.0 §5.10). Serialises as `get` / `post`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RequestUriMethod {
     /// Plain GET (the default; the parameter is left out).
     Get,
@@ -154,8 +158,8 @@ impl AuthorizationRequest {
     ) -> Result<Self, RequestObjectError> {
         check_nonce(nonce)?;
         let parsed = url::Url::parse(response_uri).map_err(|e| claim_error("response_uri", e.to_string()))?;
-        if parsed.scheme() != "https" {
-            return Err(claim_error("response_uri", "must be an https URL"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && is_loopback(&parsed)) {
+            return Err(claim_error("response_uri", "must be an https URL (http only on a loopback host)"));
         }
         match &client_id {
             // §5.9.3 x509_san_dns: the response_uri host must match the dNSName unless the
@@ -522,6 +526,17 @@ fn encryption_jwk(claims: &Map<String, Value>) -> Result<Value, RequestObjectErr
         .ok_or_else(|| claim_error("client_metadata", "no ECDH-ES encryption key with a kid"))
 }
 
+/// True when `url`'s host is a loopback name or address (`localhost`, `127.0.0.0/8`, `::1`):
+/// the only hosts for which a development verifier may use plain `http`.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
 /// Nonce: `MIN_NONCE_LEN` to 512 URL-safe characters (RFC 3986 unreserved).
 fn check_nonce(nonce: &str) -> Result<(), RequestObjectError> {
     if nonce.len() < MIN_NONCE_LEN || nonce.len() > MAX_PARAMETER_LEN {
@@ -535,7 +550,7 @@ fn check_nonce(nonce: &str) -> Result<(), RequestObjectError> {
 
 /// Segl's default `vp_formats_supported` (OpenID4VP 1.0 §11.1, DIGEST §7.5): ES256 SD-JWT VC
 /// with ES256 KB-JWT; mdoc with ES256 (-7 and the fully specified -9) issuer and device signatures.
-fn default_vp_formats() -> Value {
+pub(crate) fn default_vp_formats() -> Value {
     json!({
         "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]},
         "mso_mdoc": {"issuerauth_alg_values": [-7, -9], "deviceauth_alg_values": [-7, -9]}

@@ -187,7 +187,9 @@ impl RejectedResponse {
         self.reasons.iter().map(|rejection| rejection.reason.code()).collect()
     }
 
-    fn overall(reason: Reason, query_id: Option<&str>, detail: impl Into<String>) -> Self {
+    /// A refusal of the whole response for one `reason` (no presentation position), e.g. a
+    /// transaction-level check such as [`Reason::StateMismatch`].
+    pub fn overall(reason: Reason, query_id: Option<&str>, detail: impl Into<String>) -> Self {
         let rejection = Rejection {
             query_id: query_id.map(str::to_owned),
             presentation: None,

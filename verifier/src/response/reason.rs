@@ -72,6 +72,24 @@ pub enum Reason {
     MissingCredential,
     /// A required credential set has no option whose credentials all verified.
     CredentialSetUnsatisfied,
+    /// The response's `state` is not the transaction's (OpenID4VP 1.0 §8.2): an answer meant for
+    /// another transaction, or a forgery.
+    StateMismatch,
+    /// The transaction had expired when the answer arrived.
+    TransactionExpired,
+    /// The response is not a well-formed answer (no `vp_token`, a JWE payload that is not the
+    /// expected JSON object, parameters that do not belong together).
+    MalformedResponse,
+    /// The request asked for an encrypted response (`direct_post.jwt`, `dc_api.jwt`) and the
+    /// wallet answered in clear.
+    EncryptionRequired,
+    /// The JWE could not be decrypted with the transaction's key (another key, tampered, or
+    /// malformed).
+    DecryptionFailed,
+    /// The DC API origin the browser reported is not one the transaction expects.
+    OriginMismatch,
+    /// The wallet answered with an OAuth `error` (e.g. `access_denied`) instead of a vp_token.
+    WalletError,
 }
 
 impl Reason {
@@ -108,6 +126,13 @@ impl Reason {
             Reason::StatusUnavailable => "status_unavailable",
             Reason::MissingCredential => "missing_credential",
             Reason::CredentialSetUnsatisfied => "credential_set_unsatisfied",
+            Reason::StateMismatch => "state_mismatch",
+            Reason::TransactionExpired => "transaction_expired",
+            Reason::MalformedResponse => "malformed_response",
+            Reason::EncryptionRequired => "encryption_required",
+            Reason::DecryptionFailed => "decryption_failed",
+            Reason::OriginMismatch => "origin_mismatch",
+            Reason::WalletError => "wallet_error",
         }
     }
 }
