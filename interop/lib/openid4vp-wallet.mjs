@@ -4,7 +4,7 @@
 // for direct_post.jwt and posted to response_uri). The presentations themselves are built by
 // @sd-jwt/sd-jwt-vc (SD-JWT VC + KB-JWT) and @animo-id/mdoc (DeviceResponse over the OpenID4VP 1.0
 // SessionTranscript), and are exported on their own so a test can post hand-made responses.
-import { X509Certificate, createPublicKey, webcrypto } from 'node:crypto'
+import { X509Certificate, webcrypto } from 'node:crypto'
 import { HashAlgorithm, calculateJwkThumbprint } from '@openid4vc/oauth2'
 import { Openid4vpClient, extractEncryptionJwkFromJwks } from '@openid4vc/openid4vp'
 import { CompactEncrypt, importJWK } from 'jose'
@@ -251,7 +251,7 @@ export function createPresentationWallet({ held, trustedCertificates, encValues 
           })
           .find(Boolean)
         if (!leaf) throw new Error(`the request's x5c is not trusted: ${errors.join('; ')}`)
-        const publicJwk = createPublicKey(leaf.publicKey).export({ format: 'jwk' })
+        const publicJwk = leaf.publicKey.export({ format: 'jwk' })
         const key = await subtle.importKey('jwk', publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify'])
         const [h, p, s] = compact.split('.')
         const verified = await subtle.verify(
