@@ -235,7 +235,12 @@ describe('presentations built with @sd-jwt/sd-jwt-vc and @animo-id/mdoc, posted 
       ],
     }
     const tx = await rawTransaction({ dcql_query: dcql })
-    assert.deepEqual((await fetchRequestObject(tx.created.request_uri)).payload.dcql_query, dcql)
+    // The query goes to the wallet as given (defaults such as `multiple` may be spelled out).
+    const [sent] = (await fetchRequestObject(tx.created.request_uri)).payload.dcql_query.credentials
+    assert.equal(sent.id, 'age')
+    assert.equal(sent.format, 'mso_mdoc')
+    assert.deepEqual(sent.meta, { doctype_value: AGE_DOCTYPE })
+    assert.deepEqual(sent.claims.map((claim) => claim.path), [[AGE_DOCTYPE, 'age_over_18']])
     const sessionTranscriptBytes = await openid4vpSessionTranscript({ ...tx, jwkThumbprint: null })
     const presentation = await presentMdoc(credentials.ageMdoc, { elements: [[AGE_DOCTYPE, 'age_over_18']], sessionTranscriptBytes })
     const answer = await postForm(tx.responseUri, { vp_token: { age: [presentation] }, state: tx.state })
