@@ -48,12 +48,17 @@ export async function startVerifier({ trustAnchors }) {
     dataDir,
     name: 'segl verifier serve',
   })
-  const accessCertificates = (await certificatesUnder(dataDir)).filter(({ certificate }) =>
+  // A wallet trusts Access CAs: the development one the service made (`access-ca.pem`), or,
+  // failing that, the access certificate for DNS:localhost itself.
+  const certificates = await certificatesUnder(dataDir)
+  const accessCa = certificates.filter(({ path, certificate }) => path.endsWith('access-ca.pem') && certificate.ca)
+  const accessLeaf = certificates.filter(({ certificate }) =>
     (certificate.subjectAltName ?? '').split(', ').includes('DNS:localhost'),
   )
+  const accessCertificates = accessCa.length > 0 ? accessCa : accessLeaf
   if (accessCertificates.length === 0) {
     await stop()
-    throw new Error(`segl verifier serve wrote no certificate for DNS:localhost in ${dataDir}`)
+    throw new Error(`segl verifier serve wrote no access CA or DNS:localhost certificate in ${dataDir}`)
   }
 
   /** A fetch with the API token; returns `{ status, body }` (body parsed as JSON when it is). */
