@@ -493,6 +493,8 @@ impl Config {
                 "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
                 "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
+                // `segl verifier serve`'s variables (checked by the verifier's own config).
+                _ if key.starts_with("VERIFIER_") => {}
                 _ => return Err(bad("unknown SEGL_ variable".into())),
             }
         }

@@ -207,8 +207,11 @@ pub fn finish_dc_api(
             }
         }
         (None, None, Some(error)) => {
+            let Some(error) = error.as_str() else {
+                return Ok(rejected(Reason::MalformedResponse, "`error` is not a string"));
+            };
             return Ok(Outcome::WalletError {
-                error: error.as_str().unwrap_or("invalid_error").to_owned(),
+                error: error.to_owned(),
                 description: data.get("error_description").and_then(Value::as_str).map(str::to_owned),
             });
         }

@@ -18,6 +18,11 @@
 //! [`FlowError`] means the caller made a mistake (bad options, the wrong identity, a DC API
 //! transaction passed to [`finish`], ...) or, for [`WalletAnswer::from_form`], that the POSTed
 //! form is not an answer at all.
+//!
+//! Note for the store: the `request_id` is public (anyone who sees the QR code can fetch the
+//! Request Object and POST to the `response_uri`), so a refusal does not prove that the holder's
+//! wallet answered. Whether a refusal consumes the transaction is the caller's policy; a form
+//! that is no answer at all ([`FlowError::MalformedAnswer`]) should not.
 
 mod answer;
 mod dc_api;
@@ -46,6 +51,10 @@ use segl_credential::clock::UnixTime;
 use crate::request::{ClientIdError, RequestObjectError};
 use crate::response::Reason;
 use crate::response::jwe::JweError;
+
+/// The media type of the Request Object served at `request_uri` (RFC 9101 §10.2, OpenID4VP 1.0
+/// §5.10): the `Content-Type` of [`request_object`]'s answer.
+pub const REQUEST_OBJECT_CONTENT_TYPE: &str = "application/oauth-authz-req+jwt";
 
 /// The longest transaction lifetime accepted, in seconds (one hour): a presentation happens
 /// while the user waits.

@@ -29,7 +29,10 @@ pub use aliases::{DK_AGE_DOCTYPE, DK_PSEUDONYM_AGE_DOCTYPE, DoctypeAlias, Doctyp
 pub use reason::{Reason, Rejection};
 
 use crate::request::dcql::MAX_ENTRIES;
-use crate::request::{CredentialFormat, CredentialQuery, TrustedAuthorityQuery, ValidatedDcqlQuery};
+use crate::request::{
+    CredentialFormat, CredentialQuery, PID_DOCTYPE, PID_VCT, PID_VCT_LEGACY, TrustedAuthorityQuery,
+    ValidatedDcqlQuery,
+};
 use crate::trust::StatusListLookup;
 use reason::{Failure, fail};
 
@@ -96,8 +99,13 @@ impl PresentationBinding {
 /// The verifier's side of the checks: trust anchors, time, status, aliases and tolerances.
 #[derive(Clone)]
 pub struct VerifyContext<'a> {
-    /// Issuer chains (`x5c`, `x5chain`) must validate to one of these (HAIP 1.0 §2).
+    /// Issuer chains (`x5c`, `x5chain`) must validate to one of these (HAIP 1.0 §2); PID
+    /// chains too, unless [`Self::pid_trust_anchors`] is set.
     pub trust_anchors: &'a TrustAnchors,
+    /// When set, PID credentials ([`is_pid_type`]) must chain to these and every other type to
+    /// [`Self::trust_anchors`]: trust lists name PID providers apart from attestation providers
+    /// (DIGEST §8.1), and a PID from an attestation provider is no PID.
+    pub pid_trust_anchors: Option<&'a TrustAnchors>,
     /// The verification time.
     pub clock: &'a dyn Clock,
     /// Clock skew tolerated on validity times and the KB-JWT `iat`, in seconds.
@@ -121,6 +129,7 @@ impl<'a> VerifyContext<'a> {
     pub fn new(trust_anchors: &'a TrustAnchors, clock: &'a dyn Clock) -> Self {
         Self {
             trust_anchors,
+            pid_trust_anchors: None,
             clock,
             skew: DEFAULT_SKEW,
             key_binding_max_age: DEFAULT_KEY_BINDING_MAX_AGE,
@@ -130,6 +139,16 @@ impl<'a> VerifyContext<'a> {
             accept_lenient_mdoc_encoding: false,
         }
     }
+}
+
+/// Whether `credential_type` (a `vct` or docType) is a PID: `eu.europa.ec.eudi.pid.1`, the
+/// legacy `urn:eu.europa.ec.eudi:pid:1`, or `urn:eudi:pid:1` and its domestic extensions
+/// `urn:eudi:pid:<...>` (DIGEST §6.1).
+pub fn is_pid_type(credential_type: &str) -> bool {
+    credential_type == PID_DOCTYPE
+        || credential_type == PID_VCT_LEGACY
+        || credential_type == PID_VCT
+        || credential_type.starts_with("urn:eudi:pid:")
 }
 
 /// One verified credential answering a credential query.
@@ -335,18 +354,64 @@ fn verify_presentation(
     if text.len() > MAX_PRESENTATION_LEN {
         return Err(fail(Reason::MalformedPresentation, format!("longer than {MAX_PRESENTATION_LEN} bytes")));
     }
-    let verified = match query.format {
-        CredentialFormat::DcSdJwt => vec![sd_jwt::verify(text, query, binding, context)?],
-        CredentialFormat::MsoMdoc => mdoc::verify(text, query, binding, context)?,
-        CredentialFormat::Other(ref format) => {
-            return Err(fail(Reason::WrongFormat, format!("format {format} is not supported")));
-        }
-    };
+    let verified = verify_with_anchors(text, query, binding, context)?;
     for credential in &verified {
         check_trusted_authorities(query.trusted_authorities.as_deref(), credential.issuer.as_ref())?;
         check_status(credential.status.as_ref(), context)?;
     }
     Ok(verified)
+}
+
+/// Verifies in the query's format against the right anchors: with separate PID anchors, a PID
+/// (by the type the query accepted it as) must chain to them and anything else to the general
+/// anchors. A query accepting both kinds tries the PID anchors first, then the general ones.
+fn verify_with_anchors(
+    text: &str,
+    query: &CredentialQuery,
+    binding: &PresentationBinding,
+    context: &VerifyContext<'_>,
+) -> Result<Vec<VerifiedCredential>, Failure> {
+    let verify = |context: &VerifyContext<'_>| match query.format {
+        CredentialFormat::DcSdJwt => Ok(vec![sd_jwt::verify(text, query, binding, context)?]),
+        CredentialFormat::MsoMdoc => mdoc::verify(text, query, binding, context),
+        CredentialFormat::Other(ref format) => {
+            Err(fail(Reason::WrongFormat, format!("format {format} is not supported")))
+        }
+    };
+    let Some(pid_anchors) = context.pid_trust_anchors else { return verify(context) };
+    let accepted: Vec<&str> = match query.format {
+        CredentialFormat::MsoMdoc => query.meta.doctype_value.as_deref().into_iter().collect(),
+        _ => query.meta.vct_values.iter().flatten().map(String::as_str).collect(),
+    };
+    let mut classes = Vec::with_capacity(2);
+    if accepted.iter().any(|kind| is_pid_type(kind)) {
+        classes.push(true);
+    }
+    if accepted.is_empty() || accepted.iter().any(|kind| !is_pid_type(kind)) {
+        classes.push(false);
+    }
+    let mut last = fail(Reason::UntrustedIssuer, "no trust anchors apply");
+    for pid in classes {
+        let anchors = if pid { pid_anchors } else { context.trust_anchors };
+        let scoped = VerifyContext { trust_anchors: anchors, pid_trust_anchors: None, ..context.clone() };
+        match verify(&scoped) {
+            Ok(verified)
+                if verified.iter().all(|credential| is_pid_type(&credential.requested_type) == pid) =>
+            {
+                return Ok(verified);
+            }
+            Ok(_) => {
+                let which = if pid { "a non-PID credential" } else { "a PID" };
+                last = fail(
+                    Reason::UntrustedIssuer,
+                    format!("{which} chains to the {} anchors", if pid { "PID" } else { "general" }),
+                );
+            }
+            Err(failure) if failure.0 == Reason::UntrustedIssuer => last = failure,
+            Err(failure) => return Err(failure),
+        }
+    }
+    Err(last)
 }
 
 /// `trusted_authorities` (OpenID4VP 1.0 §6.1.1) at the verifier: with only `aki` entries, some
