@@ -63,8 +63,10 @@ test('the age-check page: QR, a wallet answers the same-device link, the page sh
   const link = new URL(href)
   assert.equal(link.searchParams.get('client_id'), 'x509_san_dns:localhost')
   assert.ok(link.searchParams.get('request_uri')?.startsWith(`${verifier.baseUrl}/`))
-  // Headless Chromium on Linux has no Digital Credentials API: no DC API button.
-  assert.equal(await page.locator('#dc-api').isVisible(), false)
+  // The DC API button shows exactly where the browser has the Digital Credentials API (recent
+  // Chromium has it, even headless; this test answers through the same-device link instead).
+  const hasDcApi = await page.evaluate(() => typeof window.DigitalCredential === 'function')
+  assert.equal(await page.locator('#dc-api').isVisible(), hasDcApi)
   assert.notEqual(await page.locator('#result').getAttribute('data-status'), 'yes')
 
   let answered
@@ -87,9 +89,11 @@ test('the age-check page: QR, a wallet answers the same-device link, the page sh
   await page.screenshot({ path: screenshot, fullPage: true })
   console.log(`verifier page screenshot: ${screenshot}`)
 
-  // The shop learns "over 18: yes" and nothing more about the person.
+  // The shop learns "over 18: yes" and nothing more about the person: none of the values the age
+  // proof was issued from appears (the page's own text may name "birth date" as what is not shared).
   const text = await page.locator('body').innerText()
-  for (const personal of ['Nielsen', 'Freja', '1990', '04-12', 'Aarhus', 'birth']) {
+  assert.match(text, /Over 18: yes/)
+  for (const personal of ['Nielsen', 'Freja', '1990', '04-12', '12.04', 'Aarhus']) {
     assert.ok(!text.includes(personal), `the page shows "${personal}":\n${text}`)
   }
   const html = await page.content()
