@@ -313,7 +313,18 @@ describe('presentations built with @sd-jwt/sd-jwt-vc and @animo-id/mdoc, posted 
     const tx = await rawTransaction({ preset: 'pid_core' })
     if (tx.state === undefined) return assert.fail('the request object has no state (OpenID4VP 1.0 §5.3 RECOMMENDED; Segl always sets one)')
     const answer = await postForm(tx.responseUri, { vp_token: { pid_sd_jwt: [await sdJwtPid(tx)] }, state: 'other-state' })
-    assert.equal(answer.status, 400, JSON.stringify(answer.body))
-    assert.notEqual((await verifier.status(tx.created.status_url)).status, 'verified')
+    const codes = await rejection(tx, answer)
+    assert.ok(codes.includes('state_mismatch'), codes.join(', '))
+  })
+
+  test('rejects_clear_response_to_encrypted_request: direct_post.jwt was asked for, a clear vp_token is refused', async () => {
+    const created = await verifier.createTransaction({ preset: 'pid_core', response_mode: 'direct_post.jwt' })
+    const { payload } = await fetchRequestObject(created.request_uri)
+    assert.equal(payload.response_mode, 'direct_post.jwt')
+    assert.equal(payload.client_metadata?.jwks?.keys?.[0]?.kty, 'EC')
+    const tx = { created, clientId: payload.client_id, nonce: payload.nonce, responseUri: payload.response_uri, state: payload.state }
+    const answer = await postForm(tx.responseUri, { vp_token: { pid_sd_jwt: [await sdJwtPid(tx)] }, state: tx.state })
+    const codes = await rejection(tx, answer)
+    assert.ok(codes.includes('encryption_required'), codes.join(', '))
   })
 })
