@@ -208,6 +208,92 @@ impl World {
         base64url_encode(build_device_response(&[presentation], &transcript).unwrap())
     }
 
+    /// An SD-JWT VC of `vct` with every claim disclosable, presented with `selection`.
+    fn sd_jwt_of(
+        &mut self,
+        vct: &str,
+        claims: Value,
+        selection: &[&[&str]],
+        audience: &str,
+        nonce: &str,
+    ) -> String {
+        let claims: Map<String, Value> = claims.as_object().cloned().unwrap();
+        let mut paths: Vec<ClaimPath> = claims.keys().map(|name| ClaimPath::keys([name.as_str()])).collect();
+        for (name, value) in &claims {
+            if let Value::Object(inner) = value {
+                paths.extend(inner.keys().map(|key| ClaimPath::keys([name.as_str(), key.as_str()])));
+            }
+        }
+        let vc = VcClaims {
+            iss: Some("https://issuer.example"),
+            vct,
+            iat: Some(now() - 60),
+            exp: Some(now() + 86_400),
+            holder_key: Some(self.holder.public_key()),
+            ..VcClaims::default()
+        };
+        let policy = DisclosurePolicy::new(paths).unwrap();
+        let credential = sd_jwt::issue_vc(
+            &vc,
+            claims,
+            &policy,
+            &IssueOptions::default(),
+            &self.issuer.issuer_signer,
+            &mut self.rng,
+        )
+        .unwrap();
+        let selection: Vec<ClaimPath> =
+            selection.iter().map(|path| ClaimPath::keys(path.iter().copied())).collect();
+        let input = KeyBindingInput { audience, nonce, issued_at: now() - 5, signer: &self.holder };
+        sd_jwt::present(&credential, &selection, Some(&input)).unwrap()
+    }
+
+    /// An mdoc of `doctype` with `elements` in the namespace named like the doctype, all disclosed.
+    fn mdoc_of(
+        &mut self,
+        doctype: &str,
+        elements: &[(&str, Cbor)],
+        request: &VerifiedRequestObject,
+    ) -> String {
+        let validity = Validity {
+            signed: now() - 60,
+            valid_from: now() - 60,
+            valid_until: now() + 86_400,
+            expected_update: None,
+        };
+        let issuer_signed = elements
+            .iter()
+            .fold(IssuerSignedBuilder::new(doctype, validity), |builder, (name, value)| {
+                builder.element(doctype, *name, value.clone())
+            })
+            .issue(self.holder.public_key(), &self.issuer.issuer_signer, &mut self.rng)
+            .unwrap();
+        let thumbprint =
+            request.encryption_jwk.as_ref().map(|jwk| PublicKey::from_jwk(jwk).unwrap().jwk_thumbprint());
+        let transcript = SessionTranscript::openid4vp(
+            &request.client_id.to_string(),
+            &request.nonce,
+            thumbprint.as_ref(),
+            &request.response_uri,
+        );
+        let disclose: Vec<(&str, &str)> = elements.iter().map(|(name, _)| (doctype, *name)).collect();
+        let presentation =
+            Presentation { issuer_signed: &issuer_signed, disclose: &disclose, device_key: &self.holder };
+        base64url_encode(build_device_response(&[presentation], &transcript).unwrap())
+    }
+
+    /// A compact JWE of `payload` to the verifier's ephemeral key.
+    fn encrypt(&mut self, jwk: &Value, payload: &Value) -> String {
+        let recipient = PublicKey::from_jwk(jwk).unwrap();
+        let params = EncryptionParams {
+            kid: jwk["kid"].as_str().unwrap(),
+            enc: ContentEncryption::A256Gcm,
+            apu: None,
+            apv: None,
+        };
+        encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), &mut self.rng).unwrap()
+    }
+
     /// The form the wallet posts: in clear for `direct_post`, a JWE for `direct_post.jwt`.
     fn answer(&mut self, request: &VerifiedRequestObject, vp_token: Value) -> Vec<(String, String)> {
         let state = request.state.clone().unwrap();
@@ -215,16 +301,7 @@ impl World {
             None => vec![("vp_token".into(), vp_token.to_string()), ("state".into(), state)],
             Some(jwk) => {
                 let payload = json!({"vp_token": vp_token, "state": state});
-                let recipient = PublicKey::from_jwk(jwk).unwrap();
-                let params = EncryptionParams {
-                    kid: jwk["kid"].as_str().unwrap(),
-                    enc: ContentEncryption::A256Gcm,
-                    apu: None,
-                    apv: None,
-                };
-                let jwe = encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), &mut self.rng)
-                    .unwrap();
-                vec![("response".into(), jwe)]
+                vec![("response".into(), self.encrypt(jwk, &payload))]
             }
         }
     }
@@ -523,16 +600,25 @@ async fn status_lists_are_fetched_and_revoked_credentials_rejected() {
     let mut world = World::new("status", 9);
     let node = world.node("node").await;
     let (uri, server) = status_server(&world, 7).await;
-    for (index, expected) in [(3, "verified"), (7, "rejected")] {
+    // A list nobody serves: the credential's status cannot be established.
+    let nowhere = format!("http://127.0.0.1:{}/status/1", free_port());
+    for (index, list, expected, reason) in [
+        (3, &uri, "verified", None),
+        (7, &uri, "rejected", Some("revoked")),
+        (3, &nowhere, "rejected", Some("status_unavailable")),
+    ] {
         let created = create(&node, json!({"dcql_query": sd_jwt_query()})).await;
         let request = fetch(&node, &created).await;
-        let claim = StatusClaim::new(index, uri.clone());
+        let claim = StatusClaim::new(index, list.clone());
         let presentation = world.sd_jwt_presentation(&request, Some(&claim));
         let form = world.answer(&request, json!({"pid": [presentation]}));
         let (code, _) = post_answer(&request, &form).await;
         let (_, body) = status(created["status_url"].as_str().unwrap()).await;
         assert_eq!(body["status"], expected, "index {index}: {body}");
         assert_eq!(code, if expected == "verified" { 200 } else { 400 });
+        if let Some(reason) = reason {
+            assert_eq!(body["reasons"][0]["code"], reason, "{body}");
+        }
     }
     server.abort();
 }
@@ -637,4 +723,116 @@ async fn trust_list_names_the_pid_providers() {
             assert_eq!(body["reasons"][0]["code"], "untrusted_issuer", "{body}");
         }
     }
+}
+
+/// The shop page's own endpoints, backed by the service: start a check, let the wallet answer,
+/// poll "over 18?" (and nothing else).
+async fn page_check(
+    node: &Node,
+    world: &mut World,
+    answer: impl FnOnce(&mut World, &VerifiedRequestObject) -> Value,
+) -> Value {
+    let client = reqwest::Client::new();
+    let started: Value = client
+        .post(format!("{}/age-check", node.base))
+        .header("origin", &node.base)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let check_id = started["check_id"].as_str().unwrap().to_owned();
+    let invocation = url::Url::parse(started["authorization_request"].as_str().unwrap()).unwrap();
+    let request_uri = invocation.query_pairs().find(|(k, _)| k == "request_uri").unwrap().1.into_owned();
+    let created =
+        json!({"authorization_request": started["authorization_request"], "request_uri": request_uri});
+    let poll = format!("{}/age-check/{check_id}", node.base);
+    let pending: Value = client.get(&poll).send().await.unwrap().json().await.unwrap();
+    assert_eq!(pending["status"], "pending");
+    let request = fetch(node, &created).await;
+    let vp_token = answer(world, &request);
+    let form = world.answer(&request, vp_token);
+    assert_eq!(post_answer(&request, &form).await, (200, json!({})));
+    client.get(&poll).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn page_age_check_answers_over_18_from_an_mdoc_alias_or_an_sd_jwt() {
+    use segl_verifier::request::AGE_VCT;
+    use segl_verifier::response::DK_AGE_DOCTYPE;
+    let mut world = World::new("page", 12);
+    let node = world.node("node").await;
+    // The Danish pilot's docType is accepted for eu.europa.ec.av.1.
+    let polled = page_check(&node, &mut world, |world, request| {
+        let mdoc = world.mdoc_of(DK_AGE_DOCTYPE, &[("age_over_18", Cbor::Bool(true))], request);
+        json!({"age_mdoc": [mdoc]})
+    })
+    .await;
+    assert_eq!(polled, json!({"status": "verified", "over_18": true}));
+    let polled = page_check(&node, &mut world, |world, request| {
+        let claims = json!({"age_equal_or_over": {"18": false}});
+        let audience = request.client_id.to_string();
+        let path: &[&str] = &["age_equal_or_over", "18"];
+        json!({"age_sd_jwt": [world.sd_jwt_of(AGE_VCT, claims, &[path], &audience, &request.nonce)]})
+    })
+    .await;
+    assert_eq!(polled, json!({"status": "verified", "over_18": false}));
+    // The page's check id is the transaction id; without the API token it reveals nothing more.
+    let unknown: reqwest::Response =
+        reqwest::get(format!("{}/age-check/{}", node.base, "C".repeat(43))).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn page_age_check_over_the_digital_credentials_api() {
+    use segl_credential::jose::CompactJws;
+    use segl_verifier::request::AGE_VCT;
+    let mut world = World::new("dc-api", 13);
+    let node = world.node("node").await;
+    let client = reqwest::Client::new();
+    let started: Value = client
+        .post(format!("{}/age-check/dc-api", node.base))
+        .header("origin", &node.base)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let check_id = started["check_id"].as_str().unwrap();
+    // The browser hands the signed request to the wallet, which checks it against the access CA.
+    let entry = &started["request"]["requests"][0];
+    assert_eq!(entry["protocol"], "openid4vp-v1-signed");
+    let jws = CompactJws::parse(entry["data"]["request"].as_str().unwrap()).unwrap();
+    let chain = jws.x5c().unwrap().unwrap();
+    let mut anchors = TrustAnchors::new();
+    anchors.add_pem(&std::fs::read_to_string(node.data_dir.join("access-ca.pem")).unwrap()).unwrap();
+    jws.verify(&anchors.validate(&chain, now()).unwrap().leaf_key).unwrap();
+    let parameters = jws.payload_json().unwrap();
+    assert_eq!(parameters["expected_origins"], json!([node.base]));
+    assert_eq!(parameters["response_mode"], "dc_api.jwt");
+    let nonce = parameters["nonce"].as_str().unwrap();
+    let path: &[&str] = &["age_equal_or_over", "18"];
+    let presentation = world.sd_jwt_of(
+        AGE_VCT,
+        json!({"age_equal_or_over": {"18": true}}),
+        &[path],
+        &format!("origin:{}", node.base),
+        nonce,
+    );
+    let jwk = parameters["client_metadata"]["jwks"]["keys"][0].clone();
+    let data = json!({"response": world.encrypt(&jwk, &json!({"vp_token": {"age_sd_jwt": [presentation]}}))});
+    let finish = format!("{}/age-check/dc-api/{check_id}", node.base);
+    let answer =
+        client.post(&finish).header("origin", &node.base).json(&json!({"data": data})).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.json::<Value>().await.unwrap(), json!({"status": "verified", "over_18": true}));
+    // Once only.
+    let again =
+        client.post(&finish).header("origin", &node.base).json(&json!({"data": data})).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    let polled: Value =
+        client.get(format!("{}/age-check/{check_id}", node.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(polled, json!({"status": "verified", "over_18": true}));
 }

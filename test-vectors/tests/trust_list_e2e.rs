@@ -1,7 +1,7 @@
 //! Issue 7 item 6, end to end: a PID issuer's CA certificate is published in a signed trust
 //! list (LoTE) served over HTTP; a verifier configured only with the operator certificate and
-//! the list URL accepts PIDs (SD-JWT VC; mdoc too in the second test) from the listed issuers, and refuses one from an issuer removed in
-//! the next sequence number. A list signed by another key is refused by the pinned verifier.
+//! the list URL accepts PIDs (SD-JWT VC; mdoc too in the second test) from the listed issuers,
+//! and refuses one from an issuer removed in the next sequence number. A list signed by another key is refused by the pinned verifier.
 //!
 //! The first test drives `LoteVerifier` by hand; the second is what a deployed verifier does:
 //! a `TrustListWatcher` given only the URL and the operator certificate PEM, refreshing in the

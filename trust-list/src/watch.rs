@@ -360,7 +360,7 @@ impl Inner {
         match &state.held {
             None => Err(unusable(format!("no list accepted yet{last}"))),
             Some(held) if now > held.next_update => Err(unusable(format!(
-                "the held list (sequence {}) is past its NextUpdate {} (now {now}) and no fresh list verified{last}",
+                "held list (sequence {}) is past its NextUpdate {} (now {now}), no fresh list{last}",
                 held.sequence_number, held.next_update
             ))),
             Some(held) => Ok(Arc::clone(held)),

@@ -251,3 +251,6 @@ async fn health(State(service): State<Arc<VerifierService>>) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
