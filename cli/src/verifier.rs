@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use segl_credential::clock::SystemClock;
+use segl_ops::logging::LogFormat;
 use segl_verifier_service::config::{Config, Overrides};
 use segl_verifier_service::deployment;
 
@@ -55,6 +56,9 @@ pub struct ServeArgs {
     /// The trust list operator's certificate (PEM) the list must be signed under.
     #[arg(long, requires = "trust_list")]
     pub trust_list_operator: Option<PathBuf>,
+    /// Log lines as human-readable `text` or one JSON object per line (`json`), on standard error.
+    #[arg(long, env = "SEGL_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 }
 
 /// Runs a `segl verifier` subcommand.
@@ -65,7 +69,7 @@ pub fn run(command: VerifierCommand) -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {
-    init_logging();
+    init_logging(args.log_format);
     let env: BTreeMap<String, String> =
         std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
     let overrides = Overrides {
