@@ -70,6 +70,9 @@ struct IssueArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the report as JSON to this file (the table still goes to standard output).
+    #[arg(long)]
+    json_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -101,6 +104,15 @@ fn run_issue(args: &IssueArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = &args.json_file {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(|error| error.to_string())
+            .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
+        if let Err(error) = written {
+            eprintln!("segl-bench: {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
