@@ -11,6 +11,7 @@ mod sd_jwt;
 mod serve;
 mod status;
 mod trust_list;
+mod verifier;
 mod verify;
 
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ enum Command {
     #[command(subcommand)]
     Credential(credential::CredentialCommand),
     /// Run the OpenID4VCI credential issuer (SQLite and development keys in ./segl-data by default).
-    Serve(serve::DeploymentArgs),
+    Serve(serve::ServeArgs),
     /// Credential offers for authorities.
     #[command(subcommand)]
     Offer(OfferCommand),
@@ -41,6 +42,9 @@ enum Command {
     /// Publish, verify and serve signed trust lists (ETSI TS 119 602 LoTE and TS 119 612).
     #[command(subcommand)]
     TrustList(trust_list::TrustListCommand),
+    /// Run the reference OpenID4VP verifier service with the shop's age-check page.
+    #[command(subcommand)]
+    Verifier(verifier::VerifierCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,5 +61,6 @@ fn main() -> ExitCode {
         Command::Offer(OfferCommand::Create(args)) => serve::create_offer(&args),
         Command::Status(command) => status::run(command),
         Command::TrustList(command) => trust_list::run(command),
+        Command::Verifier(command) => verifier::run(command),
     }
 }

@@ -9,8 +9,10 @@ use clap::Args;
 use segl_credential::clock::{Clock as _, SystemClock};
 use segl_issuer::config::{Config, Overrides};
 use segl_issuer::deployment;
+use segl_issuer::http::MetricsRoute;
 use segl_issuer::protocol::{OfferCreated, OfferRequest};
 use segl_issuer::service::offer;
+use segl_ops::logging::LogFormat;
 
 /// Where the deployment's settings come from (each also a `SEGL_*` environment variable).
 #[derive(Debug, Args)]
@@ -18,6 +20,10 @@ pub struct DeploymentArgs {
     /// Address to listen on [env: SEGL_LISTEN] [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// A separate (internal) address serving only `GET /metrics` [env: SEGL_METRICS_LISTEN]
+    /// [default: none, `/metrics` is served on --listen].
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Public base URL; each tenant's issuer identifier is `{public_url}/{tenant}` [env: SEGL_PUBLIC_URL].
     #[arg(long)]
     pub public_url: Option<String>,
@@ -39,12 +45,23 @@ impl DeploymentArgs {
             std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
         let overrides = Overrides {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             public_url: self.public_url.clone(),
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
         };
         Config::load(self.config.as_deref(), &env, &overrides).map_err(|e| e.to_string())
     }
+}
+
+/// Options of `segl serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Log lines as human-readable `text` or one JSON object per line (`json`), on standard error.
+    #[arg(long, env = "SEGL_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 }
 
 /// Options of `segl offer create`.
@@ -75,16 +92,20 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SEGL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+/// Installs the log subscriber: `format`, filtered by `SEGL_LOG` (default `info`).
+pub(crate) fn init_logging(format: LogFormat) {
+    segl_ops::logging::init(format, "SEGL_LOG");
+}
+
+/// `SEGL_LOG_FORMAT` for commands without a `--log-format` option (text when unset or unknown).
+pub(crate) fn env_log_format() -> LogFormat {
+    std::env::var("SEGL_LOG_FORMAT").ok().and_then(|value| value.parse().ok()).unwrap_or_default()
 }
 
 /// Runs the issuer until Ctrl-C or SIGTERM, finishing requests in flight.
-pub fn serve(args: &DeploymentArgs) -> ExitCode {
-    init_logging();
-    let result = args.load().and_then(|config| runtime()?.block_on(serve_config(config)));
+pub fn serve(args: &ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    let result = args.deployment.load().and_then(|config| runtime()?.block_on(serve_config(config)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -108,13 +129,48 @@ async fn serve_config(config: Config) -> Result<(), String> {
     }
     let mut issuers: Vec<String> = state.tenants.values().map(|tenant| tenant.issuer_id.clone()).collect();
     issuers.sort();
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("{}: {e}", config.listen))?;
-    tracing::info!(listen = %config.listen, issuers = ?issuers, database = %redact(&config.database_url()), "segl issuer ready");
-    axum::serve(listener, segl_issuer::http::app(Arc::new(state)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let metrics_route =
+        if config.metrics_listen.is_some() { MetricsRoute::Separate } else { MetricsRoute::Inline };
+    let (router, registry) = segl_issuer::http::observed_app(Arc::new(state), metrics_route);
+    let bind = |address: std::net::SocketAddr| async move {
+        tokio::net::TcpListener::bind(address).await.map_err(|e| format!("{address}: {e}"))
+    };
+    let listener = bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let metrics_at = match config.metrics_listen {
+        Some(address) => format!("http://{address}/metrics"),
+        None => format!("http://{}/metrics", config.listen),
+    };
+    tracing::info!(listen = %config.listen, metrics = %metrics_at, issuers = ?issuers, database = %redact(&config.database_url()), "segl issuer ready");
+
+    // One signal stops both listeners; each then finishes the requests it has in flight.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let main =
+        async { axum::serve(listener, router).with_graceful_shutdown(until_stopped(stopped.clone())).await };
+    let result = match metrics_listener {
+        Some(metrics_listener) => {
+            let metrics = async {
+                axum::serve(metrics_listener, segl_ops::metrics_router(registry))
+                    .with_graceful_shutdown(until_stopped(stopped.clone()))
+                    .await
+            };
+            tokio::try_join!(main, metrics).map(|_| ())
+        }
+        None => main.await,
+    };
+    result.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// A database URL without its password, for the log.

@@ -7,11 +7,10 @@ use clap::{Args, Subcommand};
 use segl_credential::clock::{Clock as _, FixedClock, SystemClock, UnixTime};
 use segl_credential::x509::TrustAnchors;
 use segl_trust_list::config::TrustListConfig;
+use segl_trust_list::fetch::{FetchOptions, Fetched, ListFetcher, ListSource};
 use segl_trust_list::lote::{LoteVerifier, VerificationReport};
 use segl_trust_list::publish::{self, LOTE_JSON, LOTE_JWS, TRUSTED_LIST_XML};
 
-/// The largest list `verify` downloads (the EU lists are well under a megabyte).
-const MAX_DOWNLOAD_BYTES: usize = 16 * 1024 * 1024;
 /// Development certificates are generated valid from a day before `--now`…
 const DEV_CERT_BACKDATE_SECONDS: i64 = 86_400;
 /// …for three years.
@@ -23,7 +22,7 @@ pub enum TrustListCommand {
     /// Sign and write lote.json, lote.jws and trusted-list.xml from a TOML description
     /// (development certificates are generated beside the TOML when absent).
     Publish(PublishArgs),
-    /// Verify a signed LoTE (file or http URL) against the pinned operator certificate and print
+    /// Verify a signed LoTE (file or http(s) URL) against the pinned operator certificate and print
     /// `{"valid", "sequence_number", "next_update", "entities", "errors"}`; exit 0 only when valid.
     Verify(VerifyArgs),
     /// Serve a published directory over HTTP with ETags and cache headers.
@@ -47,7 +46,8 @@ pub struct PublishArgs {
 /// Options of `segl trust-list verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The compact-JWS LoTE: a file, or an `http://` URL.
+    /// The compact-JWS LoTE: a file path, a `file://` URL, or an `http://` / `https://` URL
+    /// (at most 4 MiB, 30 s).
     pub source: String,
     /// PEM of the pinned operator signing certificate or the CA that issues it.
     #[arg(long, value_name = "PEM")]
@@ -159,41 +159,20 @@ fn pinned_operator(path: &Path) -> Result<TrustAnchors, String> {
     Ok(anchors)
 }
 
-/// The JWS text from a file or an `http://` URL. `https://` is refused: this build has no TLS
-/// client (download the list with another tool and pass the file).
+/// The JWS text from a file, a `file://` URL or an `http(s)://` URL, through the library's
+/// bounded fetcher (size cap, connect and total timeouts).
 fn read_source(source: &str) -> Result<String, String> {
-    if source.starts_with("https://") {
-        return Err(format!(
-            "{source}: https is not supported by this build; download the list and pass the file"
-        ));
+    let source = ListSource::parse(source).map_err(|e| e.to_string())?;
+    let fetcher = ListFetcher::new(source, FetchOptions::default()).map_err(|e| e.to_string())?;
+    match crate::serve::runtime()?.block_on(fetcher.fetch(None)).map_err(|e| e.to_string())? {
+        Fetched::Body { text, .. } => Ok(text),
+        // Not asked conditionally, so not expected; refuse rather than guess.
+        Fetched::NotModified => Err(format!("{}: unexpected 304 Not Modified", fetcher.source())),
     }
-    if !source.starts_with("http://") {
-        return std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"));
-    }
-    crate::serve::runtime()?.block_on(fetch(source))
-}
-
-async fn fetch(url: &str) -> Result<String, String> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut response = client.get(url).send().await.map_err(|e| format!("{url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-        if body.len().saturating_add(chunk.len()) > MAX_DOWNLOAD_BYTES {
-            return Err(format!("{url}: larger than {MAX_DOWNLOAD_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|_| format!("{url}: the body is not UTF-8 text"))
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {
-    crate::serve::init_logging();
+    crate::serve::init_logging(crate::serve::env_log_format());
     if !args.dir.is_dir() {
         return Err(format!("{}: not a directory", args.dir.display()));
     }

@@ -205,6 +205,8 @@ fn unreadable_input_is_an_invalid_report() {
     let published = Published::new("missing");
     let (report, code) = published.verify(&published.path("out/nothing.jws"), &[]);
     assert_invalid(&report, code, "cannot read");
+    let (report, code) = published.verify("ftp://lists.example/lote.jws", &[]);
+    assert_invalid(&report, code, "not a supported source");
 }
 
 /// A `segl trust-list serve` child process, killed when dropped.

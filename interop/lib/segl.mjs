@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 const here = fileURLToPath(new URL('.', import.meta.url))
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
-async function freePort() {
+export async function freePort() {
   return new Promise((done, fail) => {
     const probe = createServer()
     probe.once('error', fail)
@@ -22,30 +22,26 @@ async function freePort() {
   })
 }
 
+/** The segl binary the tests run: SEGL_BIN, else the workspace's debug build. */
+export function seglBin() {
+  return process.env.SEGL_BIN ? resolve(process.env.SEGL_BIN) : resolve(here, '../../target/debug/segl')
+}
+
 /**
- * A running `segl serve`. `baseUrl` is the public URL, `issuerId` the default tenant's credential
- * issuer identifier, `caPem` the tenant's development CA (the trust anchor for what it issues).
+ * Spawns `segl <args>` with `extraEnv` (and no SEGL_* variable from the caller's shell: segl
+ * refuses SEGL_ variables it does not know, and SEGL_BIN is ours), waits until `healthUrl` answers
+ * 200, and returns `{ output, stop }`. `stop` ends the process and removes `dataDir`. The process
+ * is killed when the test process exits, even without its hooks.
  */
-export async function startSegl() {
-  const bin = process.env.SEGL_BIN ? resolve(process.env.SEGL_BIN) : resolve(here, '../../target/debug/segl')
-  const dataDir = await mkdtemp(join(tmpdir(), 'segl-interop-'))
-  const port = await freePort()
-  const baseUrl = `http://127.0.0.1:${port}`
-  const adminToken = randomBytes(24).toString('base64url')
-  // Only the command line configures this run, not whatever SEGL_* the caller's shell exports
-  // (segl refuses SEGL_ variables it does not know, and SEGL_BIN is ours).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SEGL_')))
-  env.SEGL_ADMIN_TOKEN = adminToken
-  const child = spawn(
-    bin,
-    ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+export async function spawnSegl({ args, extraEnv = {}, healthUrl, dataDir, name = `segl ${args[0]}` }) {
+  const bin = seglBin()
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SEGL_')))
+  Object.assign(env, extraEnv)
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
   const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })))
-  // Never leave the server behind, even when the test process dies without running its hooks.
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
   let spawnError
@@ -70,27 +66,48 @@ export async function startSegl() {
     }
     if (child.exitCode !== null) {
       await stop()
-      throw new Error(`segl serve exited with ${child.exitCode}:\n${output}`)
+      throw new Error(`${name} exited with ${child.exitCode}:\n${output}`)
     }
     try {
-      const response = await fetch(`${baseUrl}/health`)
+      const response = await fetch(healthUrl)
       if (response.ok) break
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`segl serve did not answer /health within 30 s:\n${output}`)
+      throw new Error(`${name} did not answer ${healthUrl} within 30 s:\n${output}`)
     }
     await new Promise((done) => setTimeout(done, 100))
   }
+  return { output: () => output, stop }
+}
 
-  const caPem = await readFile(join(dataDir, 'tenants/default/ca.pem'), 'utf8')
+/**
+ * A running `segl serve`. `baseUrl` is the public URL, `issuerId` the default tenant's credential
+ * issuer identifier, `caPem` the tenant's development CA (the trust anchor for what it issues),
+ * `caPath` its file.
+ */
+export async function startSegl() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'segl-interop-'))
+  const port = await freePort()
+  const baseUrl = `http://127.0.0.1:${port}`
+  const adminToken = randomBytes(24).toString('base64url')
+  const { output, stop } = await spawnSegl({
+    args: ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl],
+    extraEnv: { SEGL_ADMIN_TOKEN: adminToken },
+    healthUrl: `${baseUrl}/health`,
+    dataDir,
+  })
+
+  const caPath = join(dataDir, 'tenants/default/ca.pem')
+  const caPem = await readFile(caPath, 'utf8')
   return {
     baseUrl,
     issuerId: `${baseUrl}/default`,
     caPem,
-    output: () => output,
+    caPath,
+    output,
     stop,
     /** POST /admin/v1/offers; returns the 201 body. */
     async createOffer(body) {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use rand_core::CryptoRngCore;
 use segl_credential::clock::UnixTime;
-use segl_credential::keys::SoftwareSigner;
+use segl_credential::keys::pkcs11::{KeySelector, Pkcs11Config, Pkcs11Signer};
+use segl_credential::keys::{Signer, SoftwareSigner};
 use segl_credential::x509::{DevPkiOptions, generate_dev_pki, pem_to_der};
 use zeroize::Zeroizing;
 
 use crate::catalog::Catalog;
-use crate::config::{Config, TenantConfig};
+use crate::config::{Config, Pkcs11KeyConfig, SigningKeyConfig, TenantConfig};
 use crate::service::tenant::{OfferKey, Tenant};
 use crate::store::{ListShape, SecretHash};
 
@@ -37,6 +38,14 @@ pub enum BootstrapError {
         /// The file.
         path: PathBuf,
         /// What is wrong.
+        reason: String,
+    },
+    /// A tenant's configured signing key cannot be used (token, PIN, key or certificate).
+    #[error("tenant {tenant}: signing key: {reason}")]
+    SigningKey {
+        /// The tenant id.
+        tenant: String,
+        /// What is wrong (never the PIN).
         reason: String,
     },
 }
@@ -90,18 +99,10 @@ fn load_tenant(
     let dir = config.data_dir.join("tenants").join(&tenant.id);
     std::fs::create_dir_all(&dir).map_err(|source| BootstrapError::Io { path: dir.clone(), source })?;
     let issuer_id = config.issuer_id(tenant);
-    let cert_path = dir.join("issuer.pem");
-    let key_path = dir.join("issuer-key.pem");
-    if !cert_path.exists() || !key_path.exists() {
-        generate_tenant_pki(&dir, tenant, &issuer_id, &config.public_url, now, rng)?;
-    }
-    let key_pem = Zeroizing::new(read_text(&key_path)?);
-    let chain = pem_to_der(&read_text(&cert_path)?)
-        .map_err(|e| BootstrapError::Invalid { path: cert_path.clone(), reason: e.to_string() })?;
-    let signer = SoftwareSigner::from_pem(&key_pem)
-        .map_err(|e| BootstrapError::Invalid { path: key_path.clone(), reason: e.to_string() })?
-        .with_key_id(format!("{}-issuer", tenant.id))
-        .with_certificate_chain(chain);
+    let signer: Arc<dyn Signer> = match &tenant.signing_key {
+        Some(SigningKeyConfig::Pkcs11(hsm)) => Arc::new(open_pkcs11(tenant, hsm)?),
+        None => Arc::new(development_signer(&dir, tenant, &issuer_id, &config.public_url, now, rng)?),
+    };
 
     let offer_key_path = dir.join("offer-key");
     if !offer_key_path.exists() {
@@ -120,10 +121,64 @@ fn load_tenant(
         id: tenant.id.clone(),
         issuer_id,
         catalog: Catalog::from_tenant(tenant),
-        signer: Arc::new(signer),
+        signer,
         offer_key: OfferKey::new(offer_key),
         status_lists: ListShape { size: config.status_list_size, bits: config.status_list_bits },
     })
+}
+
+/// The development key and certificate in the tenant's directory, generated at first start.
+fn development_signer(
+    dir: &Path,
+    tenant: &TenantConfig,
+    issuer_id: &str,
+    public_url: &str,
+    now: UnixTime,
+    rng: &mut impl CryptoRngCore,
+) -> Result<SoftwareSigner, BootstrapError> {
+    let cert_path = dir.join("issuer.pem");
+    let key_path = dir.join("issuer-key.pem");
+    if !cert_path.exists() || !key_path.exists() {
+        generate_tenant_pki(dir, tenant, issuer_id, public_url, now, rng)?;
+    }
+    let key_pem = Zeroizing::new(read_text(&key_path)?);
+    let chain = pem_to_der(&read_text(&cert_path)?)
+        .map_err(|e| BootstrapError::Invalid { path: cert_path.clone(), reason: e.to_string() })?;
+    Ok(SoftwareSigner::from_pem(&key_pem)
+        .map_err(|e| BootstrapError::Invalid { path: key_path.clone(), reason: e.to_string() })?
+        .with_key_id(format!("{}-issuer", tenant.id))
+        .with_certificate_chain(chain))
+}
+
+/// The tenant's key in a PKCS#11 token, with the PIN from the environment variable the
+/// configuration names and the certificate chain from its PEM file.
+fn open_pkcs11(tenant: &TenantConfig, hsm: &Pkcs11KeyConfig) -> Result<Pkcs11Signer, BootstrapError> {
+    let fail = |reason: String| BootstrapError::SigningKey { tenant: tenant.id.clone(), reason };
+    let pin = Zeroizing::new(
+        std::env::var(&hsm.pin_env)
+            .map_err(|_| fail(format!("environment variable {} (pin_env) is not set", hsm.pin_env)))?,
+    );
+    let key = match (&hsm.key_label, &hsm.key_id) {
+        (Some(label), _) => KeySelector::Label(label.clone()),
+        (None, Some(id)) => KeySelector::Id(hex::decode(id).map_err(|_| fail("key_id is not hex".into()))?),
+        (None, None) => return Err(fail("neither key_label nor key_id is set".into())),
+    };
+    let chain_text = read_text(&hsm.certificate_chain)?;
+    let chain = pem_to_der(&chain_text).map_err(|e| BootstrapError::Invalid {
+        path: hsm.certificate_chain.clone(),
+        reason: e.to_string(),
+    })?;
+    let config = Pkcs11Config {
+        max_sessions: usize::try_from(hsm.max_sessions).unwrap_or(1),
+        ..Pkcs11Config::new(&hsm.module, &hsm.token_label, key, pin)
+    };
+    let signer = Pkcs11Signer::open(&config).map_err(|e| fail(e.to_string()))?;
+    let signer = signer.with_certificate_chain(chain).map_err(|e| BootstrapError::Invalid {
+        path: hsm.certificate_chain.clone(),
+        reason: e.to_string(),
+    })?;
+    tracing::info!(tenant = %tenant.id, module = %hsm.module.display(), token = %hsm.token_label, "issuer key in a PKCS#11 token");
+    Ok(signer.with_key_id(format!("{}-issuer", tenant.id)))
 }
 
 fn generate_tenant_pki(

@@ -8,6 +8,7 @@
 //! | Key | Default | Environment |
 //! |---|---|---|
 //! | `listen` | `127.0.0.1:8080` | `SEGL_LISTEN` |
+//! | `metrics_listen` | none: `/metrics` on `listen` | `SEGL_METRICS_LISTEN` |
 //! | `public_url` | `http://127.0.0.1:8080` | `SEGL_PUBLIC_URL` |
 //! | `data_dir` | `./segl-data` | `SEGL_DATA_DIR` |
 //! | `database_url` | SQLite `segl.db` in `data_dir` | `SEGL_DATABASE_URL` |
@@ -20,6 +21,7 @@
 //! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
 //! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
+//! | `[tenants.signing_key]` | development key in `data_dir` | (file only; PKCS#11 PIN from `pin_env`) |
 //!
 //! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
 //! `{public_url}/{id}` (OpenID4VCI 1.0 §12.2.1, DIGEST §1.1).
@@ -36,8 +38,9 @@ use serde::Deserialize;
 pub type Localized = BTreeMap<String, String>;
 
 /// `SEGL_*` variables the configuration does not read but the command line does (the config
-/// file path and the log filter); every other unknown `SEGL_*` variable is refused as a typo.
-pub const RESERVED_ENV: [&str; 3] = ["SEGL_CONFIG", "SEGL_LOG", "SEGL_ADMIN_TOKEN"];
+/// file path, the log filter and format, the admin token); every other unknown `SEGL_*`
+/// variable is refused as a typo.
+pub const RESERVED_ENV: [&str; 4] = ["SEGL_CONFIG", "SEGL_LOG", "SEGL_LOG_FORMAT", "SEGL_ADMIN_TOKEN"];
 
 /// Why the configuration cannot be used. Each variant names the file, variable or key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,10 @@ pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Conf
 pub struct Config {
     /// `listen`: the socket address the HTTP server binds, e.g. `0.0.0.0:8080`.
     pub listen: SocketAddr,
+    /// `metrics_listen`: a separate socket address serving only `GET /metrics` (Prometheus),
+    /// e.g. `10.0.0.5:9100` on an internal interface. Absent: `/metrics` is served on `listen`
+    /// with the public endpoints.
+    pub metrics_listen: Option<SocketAddr>,
     /// `public_url`: the external base URL wallets reach (behind any proxy), without a trailing
     /// slash, query or fragment. MUST be `https` (OpenID4VCI 1.0 §12.2.1: the credential issuer
     /// identifier is an https URL); plain `http` is accepted only for a loopback host, for
@@ -130,6 +137,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./segl-data"),
             database_url: None,
@@ -179,6 +187,50 @@ pub struct TenantConfig {
     /// `[[tenants.attestations]]`: attestation types defined by configuration alone.
     #[serde(default)]
     pub attestations: Vec<AttestationConfig>,
+    /// `[tenants.signing_key]`: where the key that signs this tenant's credentials and status
+    /// lists lives. Absent: a development CA and issuer key generated into `data_dir` at first
+    /// start.
+    #[serde(default)]
+    pub signing_key: Option<SigningKeyConfig>,
+}
+
+/// Where a tenant's issuer key lives, by `source`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum SigningKeyConfig {
+    /// `source = "pkcs11"`: a P-256 key inside a PKCS#11 token (an HSM); it never leaves the
+    /// token.
+    Pkcs11(Pkcs11KeyConfig),
+}
+
+/// A P-256 key in a PKCS#11 token: the private key must be sensitive and not extractable, and
+/// have a public key object beside it (same `CKA_ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11KeyConfig {
+    /// `module`: path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    /// `token_label`: the token's label.
+    pub token_label: String,
+    /// `key_label`: the private key's `CKA_LABEL` (this or `key_id`).
+    #[serde(default)]
+    pub key_label: Option<String>,
+    /// `key_id`: the private key's `CKA_ID`, in hex (this or `key_label`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// `pin_env`: the environment variable holding the user PIN (the PIN itself is never in the
+    /// file). Must not start with `SEGL_`, whose names are reserved for configuration.
+    pub pin_env: String,
+    /// `certificate_chain`: PEM file with the key's certificate chain, leaf first, trust anchor
+    /// excluded (`x5c` / `x5chain`, HAIP 1.0 §3).
+    pub certificate_chain: PathBuf,
+    /// `max_sessions`: PKCS#11 sessions signing at once, 1..=64; default 4.
+    #[serde(default = "default_hsm_sessions")]
+    pub max_sessions: u32,
+}
+
+fn default_hsm_sessions() -> u32 {
+    4
 }
 
 impl Default for TenantConfig {
@@ -195,6 +247,7 @@ impl Default for TenantConfig {
             proof_of_age: Some(AgeOptions::default()),
             proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
             attestations: default_attestations(),
+            signing_key: None,
         }
     }
 }
@@ -406,6 +459,8 @@ pub enum ClaimType {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<SocketAddr>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `--public-url`.
     pub public_url: Option<String>,
     /// `--data-dir`.
@@ -476,6 +531,10 @@ impl Config {
                     self.listen =
                         value.trim().parse().map_err(|e| bad(format!("not a socket address: {e}")))?
                 }
+                "METRICS_LISTEN" => {
+                    self.metrics_listen =
+                        Some(value.trim().parse().map_err(|e| bad(format!("not a socket address: {e}")))?)
+                }
                 "PUBLIC_URL" => self.public_url = value.clone(),
                 "DATA_DIR" => self.data_dir = PathBuf::from(value),
                 "DATABASE_URL" => self.database_url = Some(value.clone()),
@@ -493,6 +552,8 @@ impl Config {
                 "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
                 "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
+                // `segl verifier serve`'s variables (checked by the verifier's own config).
+                _ if key.starts_with("VERIFIER_") => {}
                 _ => return Err(bad("unknown SEGL_ variable".into())),
             }
         }
@@ -503,6 +564,9 @@ impl Config {
     pub fn apply_overrides(&mut self, overrides: &Overrides) {
         if let Some(listen) = overrides.listen {
             self.listen = listen;
+        }
+        if let Some(listen) = overrides.metrics_listen {
+            self.metrics_listen = Some(listen);
         }
         if let Some(url) = &overrides.public_url {
             self.public_url = url.clone();
@@ -519,6 +583,12 @@ impl Config {
     /// [`Config::load`]; call it again after changing a loaded configuration.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         self.public_url = check::public_url(&self.public_url)?;
+        if self.metrics_listen == Some(self.listen) {
+            return Err(invalid(
+                "metrics_listen",
+                "must differ from listen (omit it to serve /metrics on listen)",
+            ));
+        }
         if let Some(url) = &self.database_url
             && !["sqlite:", "postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme))
         {

@@ -69,6 +69,7 @@ pub async fn open(
             ttl: config.status_list_ttl_secs,
             regeneration: config.status_list_regeneration_secs,
         }),
+        metrics: crate::metrics::IssuerMetrics::default(),
     };
     Ok((state, admin_token))
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod config;
 pub mod deployment;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod service;
 pub mod store;

@@ -1,7 +1,11 @@
 //! Issue 7 item 6, end to end: a PID issuer's CA certificate is published in a signed trust
 //! list (LoTE) served over HTTP; a verifier configured only with the operator certificate and
-//! the list URL accepts PIDs from the listed issuers, and refuses one from an issuer removed in
-//! the next sequence number. A list signed by another key is refused by the pinned verifier.
+//! the list URL accepts PIDs (SD-JWT VC; mdoc too in the second test) from the listed issuers,
+//! and refuses one from an issuer removed in the next sequence number. A list signed by another key is refused by the pinned verifier.
+//!
+//! The first test drives `LoteVerifier` by hand; the second is what a deployed verifier does:
+//! a `TrustListWatcher` given only the URL and the operator certificate PEM, refreshing in the
+//! background.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,15 +13,25 @@ use std::path::PathBuf;
 
 use rand::SeedableRng as _;
 use rand_chacha::ChaCha20Rng;
-use segl_credential::clock::{FixedClock, UnixTime};
+use std::sync::Arc;
+
+use ciborium::Value as Cbor;
+use segl_credential::jose;
+use segl_credential::mdoc::{self, IssuerSignedBuilder, Presentation, SessionTranscript, Validity};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use segl_credential::clock::{Clock, FixedClock, UnixTime};
 use segl_credential::keys::{Signer as _, SoftwareSigner};
 use segl_credential::sd_jwt::{self, ClaimPath, DisclosurePolicy, IssueOptions, KeyBindingInput, VcClaims};
 use segl_credential::x509::{DevPki, DevPkiOptions, TrustAnchors, generate_dev_pki};
 use segl_trust_list::TrustListError;
 use segl_trust_list::config::TrustListConfig;
+use segl_trust_list::fetch::ListSource;
 use segl_trust_list::lote::{LoteVerifier, service_types};
 use segl_trust_list::model::Release;
 use segl_trust_list::publish::{self, LOTE_JWS};
+use segl_trust_list::watch::{TrustListWatcher, WatchOptions};
 use segl_verifier::request::{CredentialQueryBuilder, DcqlQueryBuilder, PID_VCT, ValidatedDcqlQuery};
 use segl_verifier::response::{PresentationBinding, Reason, VerifyContext, verify_vp_token};
 use serde_json::{Value, json};
@@ -28,6 +42,7 @@ const NOW: UnixTime = 1_772_323_200; // 2026-03-01
 const CLIENT_ID: &str = "x509_hash:e2e-verifier";
 const NONCE: &str = "e2e-nonce-7f3a";
 const RESPONSE_URI: &str = "https://verifier.example/response";
+const PID_DOCTYPE: &str = "eu.europa.ec.eudi.pid.1";
 
 fn dev_pki(name: &str, rng: &mut ChaCha20Rng) -> DevPki {
     let options = DevPkiOptions {
@@ -48,7 +63,11 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("segl-trust-list-e2e-{}", std::process::id()));
+        Self::named("manual")
+    }
+
+    fn named(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("segl-trust-list-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         Self(path)
@@ -243,6 +262,147 @@ async fn verifier_trusts_issuers_through_the_published_list_and_drops_a_removed_
         LoteVerifier::new(impostor_pin).verify(&forged.lote_jws, later.0, Some(2)).unwrap().sequence_number,
         3
     );
+
+    server.abort();
+    drop(temp);
+}
+
+/// An mdoc PID from `issuer` (the DS certificate under the CA the list announces), presented in
+/// a DeviceResponse with `given_name` for this verifier's redirect-flow SessionTranscript.
+fn mdoc_presentation(
+    issuer: &DevPki,
+    holder: &SoftwareSigner,
+    now: UnixTime,
+    rng: &mut ChaCha20Rng,
+) -> Value {
+    let validity =
+        Validity { signed: now, valid_from: now, valid_until: now + 86_400, expected_update: None };
+    let issued = IssuerSignedBuilder::new(PID_DOCTYPE, validity)
+        .element(PID_DOCTYPE, "given_name", Cbor::Text("Karen".into()))
+        .element(PID_DOCTYPE, "family_name", Cbor::Text("Andersen".into()))
+        .issue(holder.public_key(), &issuer.issuer_signer, rng)
+        .unwrap();
+    let disclose = [(PID_DOCTYPE, "given_name")];
+    let presentation = Presentation { issuer_signed: &issued, disclose: &disclose, device_key: holder };
+    let transcript = SessionTranscript::openid4vp(CLIENT_ID, NONCE, None, RESPONSE_URI);
+    let response = mdoc::build_device_response(&[presentation], &transcript).unwrap();
+    json!({ "pid_mdoc": [jose::base64url_encode(response)] })
+}
+
+fn mdoc_query() -> ValidatedDcqlQuery {
+    DcqlQueryBuilder::new()
+        .credential(
+            CredentialQueryBuilder::mdoc("pid_mdoc", PID_DOCTYPE).mdoc_claim(PID_DOCTYPE, "given_name"),
+        )
+        .build()
+        .unwrap()
+}
+
+/// A clock the test moves (the watcher and the credential verifier read the same one).
+#[derive(Debug)]
+struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> UnixTime {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn verifier_configured_with_operator_certificate_and_url_follows_the_list() {
+    let mut rng = ChaCha20Rng::seed_from_u64(603);
+    let operator = dev_pki("Operator", &mut rng);
+    let issuer_a = dev_pki("PID issuer A", &mut rng);
+    let issuer_b = dev_pki("PID issuer B", &mut rng);
+    let holder = SoftwareSigner::generate(&mut rng).unwrap();
+
+    // The operator publishes sequence 1 with A and B and serves it over loopback HTTP.
+    let temp = TempDir::named("watcher");
+    let config_path = temp.0.join("list.toml");
+    let out_dir = temp.0.join("out");
+    std::fs::write(
+        &config_path,
+        config_toml(&[("issuer-a", &issuer_a.ca_pem), ("issuer-b", &issuer_b.ca_pem)]),
+    )
+    .unwrap();
+    let first = publish::publish(&config_path, &out_dir, &operator.issuer_signer, &FixedClock(NOW)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/{LOTE_JWS}", listener.local_addr().unwrap());
+    let router = segl_trust_list::serve::router(out_dir.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // The verifier's whole trust configuration: the list URL and the operator certificate PEM.
+    let clock = Arc::new(TestClock(AtomicI64::new(NOW)));
+    let mut pinned = TrustAnchors::new();
+    assert_eq!(pinned.add_pem(&operator.issuer_pem).unwrap(), 1);
+    let options = WatchOptions {
+        refresh_interval: Duration::from_millis(20),
+        min_interval: Duration::ZERO,
+        ..WatchOptions::default()
+    };
+    let watcher =
+        TrustListWatcher::with_options(ListSource::parse(&url).unwrap(), pinned, clock.clone(), options)
+            .unwrap();
+    let mut changes = watcher.subscribe();
+    let _refresh = watcher.spawn_refresh().unwrap();
+    let wait_for = |changes: &mut tokio::sync::watch::Receiver<Option<u64>>, sequence: u64| {
+        let mut changes = changes.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), changes.wait_for(|seq| *seq == Some(sequence)))
+                .await
+                .expect("the background refresh accepts the list")
+                .unwrap();
+        }
+    };
+    wait_for(&mut changes, 1).await;
+
+    let query = pid_query();
+    let binding = PresentationBinding::redirect(CLIENT_ID, NONCE, None, RESPONSE_URI);
+    let anchors = watcher.pid_provider_anchors().unwrap();
+    let context = VerifyContext::new(&anchors, clock.as_ref());
+    for (issuer, name) in [(&issuer_a, "Andersen"), (&issuer_b, "Bertelsen")] {
+        let token = pid_presentation(issuer, &holder, name, NOW, &mut rng);
+        let verified = verify_vp_token(&token, &query, &binding, &context).unwrap();
+        assert_eq!(verified.credentials["pid"][0].claims["family_name"], name);
+        let token = mdoc_presentation(issuer, &holder, NOW, &mut rng);
+        let verified = verify_vp_token(&token, &mdoc_query(), &binding, &context).unwrap();
+        assert_eq!(verified.credentials["pid_mdoc"][0].claims[PID_DOCTYPE]["given_name"], "Karen");
+    }
+
+    // B is removed in sequence 2; the background refresh picks it up.
+    std::fs::write(&config_path, config_toml(&[("issuer-a", &issuer_a.ca_pem)])).unwrap();
+    let later = NOW + 3_600;
+    clock.0.store(later, Ordering::SeqCst);
+    let second =
+        publish::publish(&config_path, &out_dir, &operator.issuer_signer, &FixedClock(later)).unwrap();
+    assert_eq!(second.release.sequence_number, 2);
+    wait_for(&mut changes, 2).await;
+
+    let anchors = watcher.pid_provider_anchors().unwrap();
+    let context = VerifyContext::new(&anchors, clock.as_ref());
+    let from_a = pid_presentation(&issuer_a, &holder, "Andersen", later, &mut rng);
+    assert!(verify_vp_token(&from_a, &query, &binding, &context).is_ok());
+    let from_b = pid_presentation(&issuer_b, &holder, "Bertelsen", later, &mut rng);
+    let rejected = verify_vp_token(&from_b, &query, &binding, &context).unwrap_err();
+    assert_eq!(rejected.reasons[0].reason, Reason::UntrustedIssuer);
+    let mdoc_from_a = mdoc_presentation(&issuer_a, &holder, later, &mut rng);
+    assert!(verify_vp_token(&mdoc_from_a, &mdoc_query(), &binding, &context).is_ok());
+    let mdoc_from_b = mdoc_presentation(&issuer_b, &holder, later, &mut rng);
+    let rejected = verify_vp_token(&mdoc_from_b, &mdoc_query(), &binding, &context).unwrap_err();
+    assert_eq!(rejected.reasons[0].reason, Reason::UntrustedIssuer);
+
+    // Serving sequence 1 again (a rollback) changes nothing: B stays out.
+    std::fs::write(out_dir.join(LOTE_JWS), &first.lote_jws).unwrap();
+    let refused = watcher.refresh().await.unwrap_err();
+    assert!(matches!(refused, TrustListError::SequenceRollback { previous: 2, received: 1 }), "{refused:?}");
+    assert_eq!(watcher.current().unwrap().sequence_number, 2);
+
+    // Past NextUpdate with no fresh list, the verifier has no anchors to give: fail closed,
+    // with the reason.
+    clock.0.store(second.release.next_update + 1, Ordering::SeqCst);
+    let unusable = watcher.pid_provider_anchors().unwrap_err();
+    assert!(matches!(unusable, TrustListError::NoUsableList { .. }), "{unusable:?}");
+    assert!(unusable.to_string().contains("past its NextUpdate"), "{unusable}");
 
     server.abort();
     drop(temp);

@@ -96,6 +96,21 @@ pub enum TrustListError {
     /// The XML could not be produced or read.
     #[error("XML: {0}")]
     Xml(String),
+    /// The list could not be fetched (transport, HTTP status, size cap, timeout).
+    #[error("fetching the list: {0}")]
+    Fetch(#[from] crate::fetch::FetchError),
+    /// No list may be relied on now: none was accepted yet, or the held one is past its
+    /// NextUpdate and no fresh list verified. A verifier rejects credentials (fail closed).
+    #[error("no usable trust list from {url}: {reason}")]
+    NoUsableList {
+        /// The list's source.
+        url: String,
+        /// Why, including the last refresh failure.
+        reason: String,
+    },
+    /// Background refresh needs a tokio runtime and none is running.
+    #[error("no tokio runtime to refresh in: {0}")]
+    NoRuntime(String),
 }
 
 impl TrustListError {

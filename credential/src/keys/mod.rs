@@ -3,10 +3,14 @@
 //! crate is used only to parse and convert key encodings.
 
 mod algorithm;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 mod public;
 mod software;
 
 pub use algorithm::{Algorithm, Curve};
+#[cfg(feature = "pkcs11")]
+pub use pkcs11::{Pkcs11Config, Pkcs11Error, Pkcs11Signer};
 pub use public::PublicKey;
 pub use software::SoftwareSigner;
 
@@ -40,8 +44,8 @@ pub enum KeyError {
 }
 
 /// Something that signs on behalf of an issuer, a status-list publisher, a verifier or a
-/// trust-list operator. Implemented by software keys and (later) PKCS#11 tokens, so private
-/// keys may live in an HSM. Formats prepare the bytes to be signed, call [`Signer::sign`], and
+/// trust-list operator. Implemented by software keys and (feature `pkcs11`) PKCS#11 tokens,
+/// so private keys may live in an HSM. Formats prepare the bytes to be signed, call [`Signer::sign`], and
 /// assemble the result themselves (the two-phase shape both JOSE and COSE need).
 pub trait Signer: Send + Sync {
     /// The signature algorithm this key produces.

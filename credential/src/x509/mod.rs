@@ -9,6 +9,7 @@
 mod describe;
 mod dev_pki;
 mod parse;
+mod request;
 mod validate;
 mod verify;
 
@@ -18,6 +19,7 @@ mod tests;
 pub use describe::{CertificateInfo, describe};
 pub use dev_pki::{DevPki, DevPkiOptions, MDOC_DS_EKU, generate_dev_pki};
 pub use parse::pem_to_der;
+pub use request::{RequestOptions, certificate_request};
 
 use crate::clock::UnixTime;
 use crate::keys::PublicKey;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use super::{AttestationConfig, ConfigError, Localized, TenantConfig, invalid};
+use super::{AttestationConfig, ConfigError, Localized, SigningKeyConfig, TenantConfig, invalid};
 
 pub(super) fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if (min..=max).contains(&value) {
@@ -51,6 +51,9 @@ impl TenantConfig {
     pub(super) fn validate(&self, key: &str) -> Result<(), ConfigError> {
         check_segment(&format!("{key}.id"), &self.id)?;
         check_localized(&format!("{key}.name"), &self.name, true)?;
+        if let Some(signing_key) = &self.signing_key {
+            check_signing_key(&format!("{key}.signing_key"), signing_key)?;
+        }
         if let Some(country) = &self.issuing_country {
             check_country(&format!("{key}.issuing_country"), country)?;
         }
@@ -285,4 +288,34 @@ fn check_localized(key: &str, texts: &Localized, required: bool) -> Result<(), C
         }
     }
     Ok(())
+}
+
+fn check_signing_key(key: &str, signing_key: &SigningKeyConfig) -> Result<(), ConfigError> {
+    let SigningKeyConfig::Pkcs11(hsm) = signing_key;
+    if !hsm.module.is_absolute() {
+        return Err(invalid(format!("{key}.module"), "must be an absolute path to the PKCS#11 module"));
+    }
+    if hsm.token_label.is_empty() || hsm.token_label.len() > 32 {
+        return Err(invalid(format!("{key}.token_label"), "must be 1 to 32 bytes (PKCS#11 token label)"));
+    }
+    match (&hsm.key_label, &hsm.key_id) {
+        (Some(label), None) if !label.is_empty() => {}
+        (None, Some(id)) if !id.is_empty() && hex::decode(id).is_ok() => {}
+        (None, Some(_)) => return Err(invalid(format!("{key}.key_id"), "must be non-empty hex")),
+        _ => return Err(invalid(key, "give exactly one of key_label and key_id")),
+    }
+    let name = &hsm.pin_env;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        return Err(invalid(format!("{key}.pin_env"), "must be an environment variable name (A-Z, 0-9, _)"));
+    }
+    if name.starts_with("SEGL_") {
+        return Err(invalid(
+            format!("{key}.pin_env"),
+            "must not start with SEGL_ (those names are configuration variables)",
+        ));
+    }
+    if !hsm.certificate_chain.is_absolute() {
+        return Err(invalid(format!("{key}.certificate_chain"), "must be an absolute path to a PEM file"));
+    }
+    range(&format!("{key}.max_sessions"), hsm.max_sessions.into(), 1, 64)
 }

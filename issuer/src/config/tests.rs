@@ -68,7 +68,10 @@ fn example_file_loads_with_every_key() {
         fuldmagt.configuration_ids(),
         [("sd_jwt", "dk.fuldmagt_vc_sd_jwt".to_owned()), ("mdoc", "dk.fuldmagt_mso_mdoc".to_owned())]
     );
+    let Some(SigningKeyConfig::Pkcs11(hsm)) = &dk.signing_key else { panic!("dk has no signing_key") };
+    assert_eq!((hsm.key_label.as_deref(), hsm.pin_env.as_str()), (Some("issuer-dk"), "DK_HSM_PIN"));
     let alder = config.tenant("alder").unwrap();
+    assert_eq!(alder.signing_key, None);
     assert_eq!(alder.builtin_configuration_ids(), ["proof_of_age"]);
     assert_eq!(alder.proof_of_age, Some(AgeOptions::default()));
 }
@@ -91,6 +94,8 @@ fn layers_apply_in_order_defaults_file_env_overrides() {
         ("SEGL_PUBLIC_URL", "https://env.example/"),
         ("SEGL_NONCE_LIFETIME_SECS", "120"),
         ("SEGL_CONFIG", "/etc/segl.toml"),
+        // `segl verifier serve`'s variables are that command's to check.
+        ("SEGL_VERIFIER_API_TOKEN", "verifier-token"),
         ("PATH", "/usr/bin"),
     ]);
     let config = Config::from_sources(Some(file), &environment, &Overrides::default()).unwrap();
@@ -104,6 +109,7 @@ fn layers_apply_in_order_defaults_file_env_overrides() {
         listen: Some("[::]:9000".parse().unwrap()),
         data_dir: Some("/tmp/segl".into()),
         database_url: Some("sqlite://x.db".into()),
+        metrics_listen: None,
     };
     let config = Config::from_sources(Some(file), &environment, &overrides).unwrap();
     assert_eq!(config.public_url, "https://cli.example", "command line beats env");
@@ -116,6 +122,7 @@ fn environment_errors_name_the_variable() {
     for (name, value) in [
         ("SEGL_PUBLIK_URL", "https://typo.example"),
         ("SEGL_LISTEN", "not an address"),
+        ("SEGL_METRICS_LISTEN", "9100"),
         ("SEGL_MAX_TX_CODE_ATTEMPTS", "-1"),
         ("SEGL_OFFER_LIFETIME_SECS", "ten"),
     ] {
@@ -126,6 +133,29 @@ fn environment_errors_name_the_variable() {
     }
     let zero = Config::from_sources(None, &env(&[("SEGL_MAX_TX_CODE_ATTEMPTS", "0")]), &Overrides::default());
     assert_eq!(invalid_key(zero), "max_tx_code_attempts");
+}
+
+#[test]
+fn metrics_listen_comes_from_env_or_command_line() {
+    let config =
+        Config::from_sources(None, &env(&[("SEGL_METRICS_LISTEN", "127.0.0.1:9100")]), &Overrides::default())
+            .unwrap();
+    assert_eq!(config.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+    let overrides =
+        Overrides { metrics_listen: Some("127.0.0.1:9200".parse().unwrap()), ..Overrides::default() };
+    let config = Config::from_sources(None, &BTreeMap::new(), &overrides).unwrap();
+    assert_eq!(config.metrics_listen, Some("127.0.0.1:9200".parse().unwrap()));
+    let default = Config::from_sources(None, &BTreeMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(default.metrics_listen, None, "by default /metrics is on `listen`");
+    // The log format is read by the command line, not refused as a typo.
+    assert!(Config::from_sources(None, &env(&[("SEGL_LOG_FORMAT", "json")]), &Overrides::default()).is_ok());
+}
+
+#[test]
+fn rejects_metrics_listen_equal_to_listen() {
+    let same =
+        Config::from_sources(None, &env(&[("SEGL_METRICS_LISTEN", "127.0.0.1:8080")]), &Overrides::default());
+    assert_eq!(invalid_key(same), "metrics_listen");
 }
 
 #[test]
@@ -301,5 +331,60 @@ fn status_list_keys_default_layer_and_are_checked() {
     ] {
         let result = Config::from_sources(None, &env(&[(name, value)]), &Overrides::default());
         assert_eq!(invalid_key(result), key, "{name}={value}");
+    }
+}
+
+const HSM_TENANT: &str = r#"
+[[tenants]]
+id = "dk"
+name = { en = "HSM issuer" }
+[tenants.signing_key]
+source = "pkcs11"
+module = "/usr/lib/softhsm/libsofthsm2.so"
+token_label = "segl"
+key_label = "issuer-dk"
+pin_env = "SEGL_HSM_PIN_IS_RESERVED"
+certificate_chain = "/etc/segl/issuer-dk-chain.pem"
+"#;
+
+#[test]
+fn reads_a_pkcs11_signing_key() {
+    let text = HSM_TENANT.replace("SEGL_HSM_PIN_IS_RESERVED", "HSM_PIN");
+    let config = load(&text).unwrap();
+    let Some(SigningKeyConfig::Pkcs11(hsm)) = &config.tenants[0].signing_key else {
+        panic!("no signing_key")
+    };
+    assert_eq!(hsm.module, Path::new("/usr/lib/softhsm/libsofthsm2.so"));
+    assert_eq!(hsm.token_label, "segl");
+    assert_eq!(hsm.key_label.as_deref(), Some("issuer-dk"));
+    assert_eq!(hsm.key_id, None);
+    assert_eq!(hsm.pin_env, "HSM_PIN");
+    assert_eq!(hsm.max_sessions, 4);
+    assert_eq!(Config::default().tenants[0].signing_key, None);
+}
+
+#[test]
+fn rejects_bad_pkcs11_signing_keys() {
+    let ok = HSM_TENANT.replace("SEGL_HSM_PIN_IS_RESERVED", "HSM_PIN");
+    assert_eq!(invalid_key(load(HSM_TENANT)), "tenants[0].signing_key.pin_env");
+    let cases = [
+        (ok.replace("/usr/lib/softhsm/", ""), "tenants[0].signing_key.module"),
+        (ok.replace("key_label = \"issuer-dk\"", ""), "tenants[0].signing_key"),
+        (
+            ok.replace("key_label = \"issuer-dk\"", "key_label = \"a\"\nkey_id = \"01\""),
+            "tenants[0].signing_key",
+        ),
+        (ok.replace("key_label = \"issuer-dk\"", "key_id = \"zz\""), "tenants[0].signing_key.key_id"),
+        (ok.replace("\"HSM_PIN\"", "\"hsm pin\""), "tenants[0].signing_key.pin_env"),
+        (ok.replace("\"/etc/segl/", "\"etc/segl/"), "tenants[0].signing_key.certificate_chain"),
+        (ok.replace("token_label = \"segl\"", "token_label = \"\""), "tenants[0].signing_key.token_label"),
+        (format!("{ok}max_sessions = 0\n"), "tenants[0].signing_key.max_sessions"),
+    ];
+    for (text, key) in cases {
+        assert_eq!(invalid_key(load(&text)), key, "{text}");
+    }
+    // Unknown keys and sources are parse errors, not silently ignored.
+    for text in [format!("{ok}pin = \"1234\"\n"), ok.replace("\"pkcs11\"", "\"file\"")] {
+        assert!(matches!(load(&text), Err(ConfigError::Parse { .. })), "{text}");
     }
 }

@@ -60,6 +60,17 @@ pub async fn credential<S: Store>(
         &mut rand::rngs::OsRng,
     )
     .await?;
+    // Success means the request named an offered configuration by id.
+    if let Some(configuration) =
+        request.credential_configuration_id.as_deref().and_then(|id| tenant.catalog.get(id))
+    {
+        state.metrics.issued(
+            &tenant.id,
+            configuration.id(),
+            configuration.format(),
+            response.credentials.len(),
+        );
+    }
     Ok(no_store(Json(response)))
 }
 

@@ -21,6 +21,8 @@ impl IntoResponse for ApiError {
         let status = status(&self);
         let body = ErrorResponse { error: self.code, error_description: Some(self.description) };
         let mut response = (status, axum::Json(body)).into_response();
+        // For `segl_http_errors_total{error}`.
+        response.extensions_mut().insert(segl_ops::ErrorLabel(self.code.as_str()));
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.code == ErrorCode::InvalidToken {
@@ -66,6 +68,39 @@ mod tests {
 
         let (_, json, _) = body(ApiError::from(ProofError::MissingNonce)).await;
         assert_eq!(json["error"], "invalid_nonce");
+    }
+
+    #[test]
+    fn metric_labels_spell_codes_as_the_json_does() {
+        use ErrorCode::*;
+        for code in [
+            InvalidRequest,
+            InvalidClient,
+            InvalidGrant,
+            UnsupportedGrantType,
+            InvalidToken,
+            InvalidCredentialRequest,
+            UnknownCredentialConfiguration,
+            UnknownCredentialIdentifier,
+            InvalidProof,
+            InvalidNonce,
+            InvalidEncryptionParameters,
+            CredentialRequestDenied,
+            InvalidNotificationId,
+            InvalidNotificationRequest,
+            ServerError,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[tokio::test]
+    async fn error_responses_carry_their_code_for_the_metrics() {
+        let response = ApiError::from(ProofError::MissingNonce).into_response();
+        assert_eq!(
+            response.extensions().get::<segl_ops::ErrorLabel>(),
+            Some(&segl_ops::ErrorLabel("invalid_nonce"))
+        );
     }
 
     #[tokio::test]

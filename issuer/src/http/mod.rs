@@ -21,6 +21,7 @@ use segl_credential::clock::Clock;
 
 pub use error::ApiError;
 
+use crate::metrics::IssuerMetrics;
 use crate::service::credential::ProofWindow;
 use crate::service::status::Publisher;
 use crate::service::tenant::Tenant;
@@ -48,6 +49,8 @@ pub struct AppState<S> {
     pub clock: Arc<dyn Clock>,
     /// Signs and caches the tenants' status list tokens.
     pub status_lists: Publisher,
+    /// Issuance counters (exposed at `/metrics` by [`observed_app`]).
+    pub metrics: IssuerMetrics,
 }
 
 /// An HTTP method a route answers to.
@@ -195,6 +198,39 @@ pub fn app<S: Store>(state: Arc<AppState<S>>) -> Router {
         .fold(Router::new(), |router, route| router.route(route.path, method_router::<S>(route)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Where `GET /metrics` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsRoute {
+    /// On the issuer's own router (the default: one listener).
+    Inline,
+    /// Not on the issuer's router: the caller serves [`segl_ops::metrics_router`] of the returned
+    /// registry on its own (internal) listener.
+    Separate,
+}
+
+/// [`app`] with the operations layer ([`segl_ops::observe`]): request ids, a span and a log line
+/// per request, and the HTTP and issuer metrics, registered in the returned registry (and served
+/// at `/metrics` on this router when `metrics` is [`MetricsRoute::Inline`]).
+pub fn observed_app<S: Store>(
+    state: Arc<AppState<S>>,
+    metrics: MetricsRoute,
+) -> (Router, Arc<segl_ops::Registry>) {
+    let mut registry = segl_ops::Registry::default();
+    let templates = ROUTES.iter().map(|route| route.path);
+    let http = match metrics {
+        MetricsRoute::Inline => segl_ops::HttpMetrics::register(&mut registry, templates.chain(["/metrics"])),
+        MetricsRoute::Separate => segl_ops::HttpMetrics::register(&mut registry, templates),
+    };
+    state.metrics.register(&mut registry);
+    state.status_lists.metrics().register(&mut registry);
+    let registry = Arc::new(registry);
+    let mut router = app(state);
+    if metrics == MetricsRoute::Inline {
+        router = router.merge(segl_ops::metrics_router(Arc::clone(&registry)));
+    }
+    (segl_ops::observe(router, Arc::new(http)), registry)
 }
 
 fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {

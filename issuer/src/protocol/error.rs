@@ -39,6 +39,29 @@ pub enum ErrorCode {
     ServerError,
 }
 
+impl ErrorCode {
+    /// The code as the specifications spell it (and as it is serialized), e.g. `invalid_proof`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidCredentialRequest => "invalid_credential_request",
+            ErrorCode::UnknownCredentialConfiguration => "unknown_credential_configuration",
+            ErrorCode::UnknownCredentialIdentifier => "unknown_credential_identifier",
+            ErrorCode::InvalidProof => "invalid_proof",
+            ErrorCode::InvalidNonce => "invalid_nonce",
+            ErrorCode::InvalidEncryptionParameters => "invalid_encryption_parameters",
+            ErrorCode::CredentialRequestDenied => "credential_request_denied",
+            ErrorCode::InvalidNotificationId => "invalid_notification_id",
+            ErrorCode::InvalidNotificationRequest => "invalid_notification_request",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
 /// The JSON body of an error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorResponse {

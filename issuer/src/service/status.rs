@@ -16,6 +16,7 @@ use segl_credential::status_list::{Bits, Status, StatusList, StatusListTokenClai
 
 use super::ApiError;
 use super::tenant::Tenant;
+use crate::metrics::RegenerationMetrics;
 use crate::protocol::{ErrorCode, IssuedCredentialInfo, StatusListEntry, StatusUpdated, StatusValue};
 use crate::store::{
     CredentialRecord, CredentialStatus, StatusChange, StatusChangeError, StatusChangeOutcome, StatusTarget,
@@ -32,6 +33,14 @@ pub enum TokenFormat {
 }
 
 impl TokenFormat {
+    /// The short name used as a metrics label: `jwt` or `cwt`.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenFormat::Jwt => "jwt",
+            TokenFormat::Cwt => "cwt",
+        }
+    }
+
     /// The media type of the response: "MUST be answered with the same Content-Type" as asked.
     pub fn content_type(self) -> &'static str {
         match self {
@@ -72,12 +81,18 @@ pub struct PublishedToken {
 pub struct Publisher {
     times: PublicationTimes,
     cache: Mutex<HashMap<(String, i64, TokenFormat), Arc<PublishedToken>>>,
+    metrics: RegenerationMetrics,
 }
 
 impl Publisher {
     /// A publisher with an empty cache.
     pub fn new(times: PublicationTimes) -> Self {
-        Publisher { times, cache: Mutex::new(HashMap::new()) }
+        Publisher { times, cache: Mutex::new(HashMap::new()), metrics: RegenerationMetrics::default() }
+    }
+
+    /// Its regeneration counters, to register with the deployment's metrics.
+    pub fn metrics(&self) -> &RegenerationMetrics {
+        &self.metrics
     }
 
     /// The timing it signs with.
@@ -121,6 +136,7 @@ pub async fn status_list_token<S: Store>(
             return Ok(token);
         }
     }
+    let started = std::time::Instant::now();
     let entries = store.status_list_entries(&tenant.id, list_id).await?;
     let bits = Bits::from_wire(i128::from(head.bits)).map_err(ApiError::server)?;
     let mut list = StatusList::new(bits, head.size).map_err(ApiError::server)?;
@@ -151,6 +167,7 @@ pub async fn status_list_token<S: Store>(
     .await
     .map_err(ApiError::server)?
     .map_err(ApiError::server)?;
+    publisher.metrics.record(&tenant.id, format.label(), started.elapsed().as_secs_f64());
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &body);
     let etag = format!("\"{}\"", hex::encode(digest.as_ref().get(..16).unwrap_or_default()));
     let token = Arc::new(PublishedToken { body, format, etag, ttl, iat: now, version: head.version });

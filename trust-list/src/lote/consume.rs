@@ -1,9 +1,10 @@
 //! Consuming a signed LoTE: verify the JAdES compact JWS against the pinned operator
 //! certificate, refuse stale or rolled-back lists, and hand out trust anchors per service type.
 //!
-//! Fetching over HTTP, caching and background refresh are left to the caller: it passes the
-//! JWS text it fetched and the sequence number of the list it accepted before, and keeps the
-//! returned [`AcceptedLote`] until [`AcceptedLote::next_update`].
+//! This is the offline check: the caller passes the JWS text and the sequence number of the
+//! list it accepted before, and keeps the returned [`AcceptedLote`] until
+//! [`AcceptedLote::next_update`]. [`crate::watch::TrustListWatcher`] does that from a URL:
+//! fetching, caching, background refresh and failing closed.
 
 use aws_lc_rs::digest;
 use segl_credential::clock::UnixTime;
