@@ -65,7 +65,7 @@ pub fn run(command: VerifierCommand) -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {
-    init_logging();
+    init_logging(crate::serve::env_log_format());
     let env: BTreeMap<String, String> =
         std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
     let overrides = Overrides {
