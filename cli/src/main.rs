@@ -64,3 +64,25 @@ fn main() -> ExitCode {
         Command::Verifier(command) => verifier::run(command),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+    use crate::status::StatusCommand;
+
+    /// Offer ids are random base64url and may begin with `-`; clap must take them as values.
+    #[test]
+    fn status_takes_ids_that_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["segl", "status", "list", "--offer", "-Oabc"]).unwrap();
+        let Command::Status(StatusCommand::List(args)) = cli.command else { panic!("not status list") };
+        assert_eq!(args.offer, "-Oabc");
+        let cli = Cli::try_parse_from([
+            "segl", "status", "set", "--offer", "-x1", "--status", "invalid", "--reason", "lost",
+        ])
+        .unwrap();
+        let Command::Status(StatusCommand::Set(args)) = cli.command else { panic!("not status set") };
+        assert_eq!(args.offer.as_deref(), Some("-x1"));
+    }
+}

@@ -41,13 +41,16 @@ pub enum StatusArg {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["credential", "offer", "subject"])))]
 pub struct SetArgs {
     /// The credential id (`segl status list --offer ID`, or the admin API).
-    #[arg(long)]
+    // Random base64url ids may begin with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub credential: Option<String>,
     /// Every credential issued under this offer.
-    #[arg(long)]
+    // Random base64url ids may begin with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub offer: Option<String>,
     /// Every credential issued to this subject (the offer's `subject`).
-    #[arg(long)]
+    // Random base64url ids may begin with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub subject: Option<String>,
     /// The new status.
     #[arg(long, value_enum)]
@@ -69,7 +72,8 @@ pub struct SetArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// The offer id.
-    #[arg(long)]
+    // Random base64url ids may begin with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub offer: String,
     /// The tenant (needed when the deployment has several).
     #[arg(long)]
