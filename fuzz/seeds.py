@@ -163,12 +163,25 @@ for name, text in jws_texts:
 for path in vectors("oid4vp/examples/digital_credentials_api/*.json") + vectors("oid4vp/examples/request/*.json"):
     payload = read(path).encode()
     write("request_object_verify", os.path.basename(path), b64url(b'{"alg":"ES256","typ":"oauth-authz-req+jwt"}') + "." + b64url(payload) + ".AA")
+    # The same claims as a payload the target signs with its access certificate.
+    document = load_json(path)
+    if isinstance(document, dict):
+        document.update({"client_id": "x509_san_dns:fuzz.example", "aud": "https://self-issued.me/v2",
+                         "response_uri": "https://fuzz.example/response", "response_mode": "direct_post",
+                         "exp": 1_800_000_300, "iat": 1_800_000_000, "nonce": "nonce", "wallet_nonce": "wn"})
+        write("request_object_verify", os.path.basename(path) + ".payload", json.dumps(document))
 
 # lote_verify: LoTE JSON documents, also wrapped as unsigned-looking JWS.
 for path in vectors("trust-lists/etsi-119602/samples-*/*.json"):
     name = os.path.basename(path)
     write("lote_verify", name, read(path))
     write("lote_verify", name + ".jws", b64url(b'{"alg":"ES256","x5c":["AA"]}') + "." + b64url(read(path, "rb")) + ".AA")
+    # Dated so that the target's signed-payload mode accepts it at its fixed time (2027-01-15).
+    document = load_json(path)
+    info = document.get("LoTE", {}).get("ListAndSchemeInformation") if isinstance(document, dict) else None
+    if isinstance(info, dict):
+        info.update({"ListIssueDateTime": "2027-01-01T00:00:00Z", "NextUpdate": "2027-06-01T00:00:00Z"})
+        write("lote_verify", name + ".current", json.dumps(document))
 
 # tsl_read: TS 119 612 / 119 602 XML samples.
 for path in vectors("trust-lists/**/*.xml"):
@@ -231,3 +244,12 @@ if cbor2 is not None:
                 write("public_key_parse", f"{os.path.basename(path)}.{index}", cbor2.dumps(mso["deviceKeyInfo"]["deviceKey"]))
         except Exception:
             continue
+
+# vp_token_verify, signed-content mode: SD-JWT VC payloads the target signs and binds.
+for vct, claims in (
+    ("urn:eudi:age_verification:1", {"age_equal_or_over": {"18": True}}),
+    ("urn:eudi:pid:1", {"family_name": "Mustermann", "given_name": "Erika", "birthdate": "1964-08-12",
+                        "nationalities": ["DE"]}),
+):
+    payload = dict(claims, iss="https://issuer.fuzz.example", vct=vct, iat=1_799_990_000, exp=1_800_090_000)
+    write("vp_token_verify", "signed_" + vct.split(":")[2], json.dumps(payload))
