@@ -17,7 +17,7 @@ static SIGNER: LazyLock<Option<SoftwareSigner>> =
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some(signer) = SIGNER.as_ref() else { return };
     // Layout: u16 MSO length, the MSO bytes, then items each prefixed by a one-byte length.
-    let Some((&[high, low], rest)) = data.split_first_chunk::<2>().map(|(a, b)| (a, b)) else { return };
+    let Some((&[high, low], rest)) = data.split_first_chunk::<2>() else { return };
     let mso_len = usize::from(u16::from_be_bytes([high, low]));
     let Some((mso, mut rest)) = (mso_len <= rest.len()).then(|| rest.split_at(mso_len)) else { return };
     let mut items = Vec::new();

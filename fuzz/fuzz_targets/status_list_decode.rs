@@ -20,10 +20,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = verifier.verify_cwt(data, "https://example.com/statuslists/1");
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = verifier.verify_jwt(text, "https://example.com/statuslists/1");
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
-            if let Ok(compressed) = CompressedStatusList::from_json(&json) {
-                read_all(&compressed);
-            }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text)
+            && let Ok(compressed) = CompressedStatusList::from_json(&json)
+        {
+            read_all(&compressed);
         }
     }
     if let Some((&bits, lst)) = data.split_first() {
