@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::catalog::Catalog;
 use crate::config::{Config, TenantConfig};
+use crate::service::dpop::DpopPolicy;
 use crate::service::tenant::{OfferKey, Tenant};
 use crate::store::{ListShape, SecretHash};
 
@@ -123,6 +124,7 @@ fn load_tenant(
         signer: Arc::new(signer),
         offer_key: OfferKey::new(offer_key),
         status_lists: ListShape { size: config.status_list_size, bits: config.status_list_bits },
+        dpop: DpopPolicy { mode: tenant.dpop, nonce_required: tenant.dpop_nonce },
     })
 }
 

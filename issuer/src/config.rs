@@ -19,6 +19,7 @@
 //! | `status_list_bits` | 2 | `SEGL_STATUS_LIST_BITS` |
 //! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
 //! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
+//! | `dpop_proof_window_secs` | 60 | `SEGL_DPOP_PROOF_WINDOW_SECS` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
 //!
 //! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
@@ -121,6 +122,9 @@ pub struct Config {
     /// `status_list_regeneration_secs`: an unchanged list's token is re-signed at most this often
     /// (a change re-signs it at the next request) (1..=86400).
     pub status_list_regeneration_secs: u64,
+    /// `dpop_proof_window_secs`: a DPoP proof's `iat` may be this far in the past or the future
+    /// (RFC 9449 §4.3, §11.1), and its `jti` is remembered this long after `iat` (1..=600).
+    pub dpop_proof_window_secs: u64,
     /// `[[tenants]]`: the credential issuers served. A file without any keeps the default
     /// tenant `default`.
     pub tenants: Vec<TenantConfig>,
@@ -141,6 +145,7 @@ impl Default for Config {
             status_list_bits: 2,
             status_list_ttl_secs: 3600,
             status_list_regeneration_secs: 300,
+            dpop_proof_window_secs: 60,
             tenants: vec![TenantConfig::default()],
         }
     }
@@ -179,6 +184,26 @@ pub struct TenantConfig {
     /// `[[tenants.attestations]]`: attestation types defined by configuration alone.
     #[serde(default)]
     pub attestations: Vec<AttestationConfig>,
+    /// `dpop`: whether access tokens must be DPoP-bound (RFC 9449): `"optional"` (the default
+    /// for now: a token request with a `DPoP` proof gets a bound token, one without a Bearer
+    /// token) or `"required"` (HAIP 1.0: a token request without a proof is refused).
+    #[serde(default)]
+    pub dpop: DpopMode,
+    /// `dpop_nonce`: whether every DPoP proof must carry a server-issued `DPoP-Nonce`
+    /// (RFC 9449 §8, §9); default true.
+    #[serde(default = "yes")]
+    pub dpop_nonce: bool,
+}
+
+/// Whether a tenant requires DPoP-bound access tokens (`dpop` of [`TenantConfig`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopMode {
+    /// A proof at the token endpoint binds the token; without one the token is a Bearer token.
+    #[default]
+    Optional,
+    /// Every token request must carry a DPoP proof (HAIP 1.0).
+    Required,
 }
 
 impl Default for TenantConfig {
@@ -195,6 +220,8 @@ impl Default for TenantConfig {
             proof_of_age: Some(AgeOptions::default()),
             proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
             attestations: default_attestations(),
+            dpop: DpopMode::Optional,
+            dpop_nonce: true,
         }
     }
 }
@@ -492,6 +519,7 @@ impl Config {
                 }
                 "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
                 "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
+                "DPOP_PROOF_WINDOW_SECS" => self.dpop_proof_window_secs = number(value)?,
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
                 _ => return Err(bad("unknown SEGL_ variable".into())),
             }
@@ -534,6 +562,7 @@ impl Config {
         }
         check::range("status_list_ttl_secs", self.status_list_ttl_secs, 1, 86_400)?;
         check::range("status_list_regeneration_secs", self.status_list_regeneration_secs, 1, 86_400)?;
+        check::range("dpop_proof_window_secs", self.dpop_proof_window_secs, 1, 600)?;
         if self.tenants.is_empty() {
             return Err(invalid("tenants", "at least one tenant is required"));
         }
