@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::catalog::Catalog;
 use crate::config::{Config, Pkcs11KeyConfig, SigningKeyConfig, TenantConfig};
+use crate::service::dpop::DpopPolicy;
 use crate::service::tenant::{OfferKey, Tenant};
 use crate::store::{ListShape, SecretHash};
 
@@ -124,6 +125,7 @@ fn load_tenant(
         signer,
         offer_key: OfferKey::new(offer_key),
         status_lists: ListShape { size: config.status_list_size, bits: config.status_list_bits },
+        dpop: DpopPolicy { mode: tenant.dpop, nonce_required: tenant.dpop_nonce },
     })
 }
 

@@ -20,6 +20,7 @@
 //! | `status_list_bits` | 2 | `SEGL_STATUS_LIST_BITS` |
 //! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
 //! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
+//! | `dpop_proof_window_secs` | 60 | `SEGL_DPOP_PROOF_WINDOW_SECS` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
 //! | `[tenants.signing_key]` | development key in `data_dir` | (file only; PKCS#11 PIN from `pin_env`) |
 //!
@@ -128,6 +129,9 @@ pub struct Config {
     /// `status_list_regeneration_secs`: an unchanged list's token is re-signed at most this often
     /// (a change re-signs it at the next request) (1..=86400).
     pub status_list_regeneration_secs: u64,
+    /// `dpop_proof_window_secs`: a DPoP proof's `iat` may be this far in the past or the future
+    /// (RFC 9449 §4.3, §11.1), and its `jti` is remembered this long after `iat` (1..=600).
+    pub dpop_proof_window_secs: u64,
     /// `[[tenants]]`: the credential issuers served. A file without any keeps the default
     /// tenant `default`.
     pub tenants: Vec<TenantConfig>,
@@ -149,6 +153,7 @@ impl Default for Config {
             status_list_bits: 2,
             status_list_ttl_secs: 3600,
             status_list_regeneration_secs: 300,
+            dpop_proof_window_secs: 60,
             tenants: vec![TenantConfig::default()],
         }
     }
@@ -192,6 +197,15 @@ pub struct TenantConfig {
     /// start.
     #[serde(default)]
     pub signing_key: Option<SigningKeyConfig>,
+    /// `dpop`: whether access tokens must be DPoP-bound (RFC 9449): `"optional"` (the default
+    /// for now: a token request with a `DPoP` proof gets a bound token, one without a Bearer
+    /// token) or `"required"` (HAIP 1.0: a token request without a proof is refused).
+    #[serde(default)]
+    pub dpop: DpopMode,
+    /// `dpop_nonce`: whether every DPoP proof must carry a server-issued `DPoP-Nonce`
+    /// (RFC 9449 §8, §9); default true.
+    #[serde(default = "yes")]
+    pub dpop_nonce: bool,
 }
 
 /// Where a tenant's issuer key lives, by `source`.
@@ -233,6 +247,17 @@ fn default_hsm_sessions() -> u32 {
     4
 }
 
+/// Whether a tenant requires DPoP-bound access tokens (`dpop` of [`TenantConfig`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopMode {
+    /// A proof at the token endpoint binds the token; without one the token is a Bearer token.
+    #[default]
+    Optional,
+    /// Every token request must carry a DPoP proof (HAIP 1.0).
+    Required,
+}
+
 impl Default for TenantConfig {
     /// The embedded default tenant `default`, offering the four built-in configurations and a
     /// configured attestation type (digital fuldmagt).
@@ -248,6 +273,8 @@ impl Default for TenantConfig {
             proof_of_age_vc_sd_jwt: Some(AgeSdJwtOptions::default()),
             attestations: default_attestations(),
             signing_key: None,
+            dpop: DpopMode::Optional,
+            dpop_nonce: true,
         }
     }
 }
@@ -551,6 +578,7 @@ impl Config {
                 }
                 "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
                 "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
+                "DPOP_PROOF_WINDOW_SECS" => self.dpop_proof_window_secs = number(value)?,
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
                 // `segl verifier serve`'s variables (checked by the verifier's own config).
                 _ if key.starts_with("VERIFIER_") => {}
@@ -604,6 +632,7 @@ impl Config {
         }
         check::range("status_list_ttl_secs", self.status_list_ttl_secs, 1, 86_400)?;
         check::range("status_list_regeneration_secs", self.status_list_regeneration_secs, 1, 86_400)?;
+        check::range("dpop_proof_window_secs", self.dpop_proof_window_secs, 1, 600)?;
         if self.tenants.is_empty() {
             return Err(invalid("tenants", "at least one tenant is required"));
         }

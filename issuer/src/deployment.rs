@@ -63,6 +63,7 @@ pub async fn open(
         },
         offer_lifetime: config.offer_lifetime_secs,
         proof_window: ProofWindow { max_age: PROOF_MAX_AGE, max_skew: PROOF_MAX_SKEW },
+        dpop_window: i64::try_from(config.dpop_proof_window_secs).unwrap_or(i64::MAX),
         admin_token: admin_token.hash,
         clock,
         status_lists: Publisher::new(PublicationTimes {

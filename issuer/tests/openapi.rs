@@ -308,8 +308,16 @@ async fn schemas_carry_the_serde_wire_names() {
         .iter()
         .map(|c| c.as_str().unwrap())
         .collect();
-    assert_eq!(codes.len(), 15, "{codes:?}");
-    for code in ["invalid_request", "invalid_grant", "invalid_token", "invalid_nonce", "server_error"] {
+    assert_eq!(codes.len(), 17, "{codes:?}");
+    for code in [
+        "invalid_request",
+        "invalid_grant",
+        "invalid_token",
+        "invalid_nonce",
+        "invalid_dpop_proof",
+        "use_dpop_nonce",
+        "server_error",
+    ] {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }
     for code in &codes {

@@ -195,6 +195,8 @@ pub fn authorization_server_metadata(issuer_id: &str) -> Value {
         "grant_types_supported": [PRE_AUTHORIZED_GRANT],
         "pre-authorized_grant_anonymous_access_supported": true,
         "token_endpoint_auth_methods_supported": ["none"],
+        // RFC 9449 §5.1 (HAIP 1.0: DPoP with ES256).
+        "dpop_signing_alg_values_supported": ["ES256"],
     })
 }
 

@@ -388,3 +388,33 @@ fn rejects_bad_pkcs11_signing_keys() {
         assert!(matches!(load(&text), Err(ConfigError::Parse { .. })), "{text}");
     }
 }
+
+#[test]
+fn dpop_keys_default_layer_and_are_checked() {
+    let config = Config::from_sources(None, &BTreeMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(config.dpop_proof_window_secs, 60);
+    assert_eq!((config.tenants[0].dpop, config.tenants[0].dpop_nonce), (DpopMode::Optional, true));
+
+    let example = load(EXAMPLE).unwrap();
+    assert_eq!(example.tenants[0].dpop, DpopMode::Required);
+
+    let text = "dpop_proof_window_secs = 30\n[[tenants]]\nid = \"t\"\nname = { en = \"T\" }\ndpop = \"required\"\ndpop_nonce = false\n";
+    let config = load(text).unwrap();
+    assert_eq!(config.dpop_proof_window_secs, 30);
+    assert_eq!((config.tenants[0].dpop, config.tenants[0].dpop_nonce), (DpopMode::Required, false));
+    let from_env = Config::from_sources(
+        Some(text),
+        &env(&[("SEGL_DPOP_PROOF_WINDOW_SECS", "90")]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(from_env.dpop_proof_window_secs, 90);
+
+    assert_eq!(invalid_key(load("dpop_proof_window_secs = 0")), "dpop_proof_window_secs");
+    assert_eq!(invalid_key(load("dpop_proof_window_secs = 601")), "dpop_proof_window_secs");
+    let unknown = load("[[tenants]]\nid = \"t\"\nname = { en = \"T\" }\ndpop = \"sometimes\"\n");
+    assert!(
+        matches!(&unknown, Err(ConfigError::Parse { message, .. }) if message.contains("sometimes")),
+        "{unknown:?}"
+    );
+}

@@ -5,15 +5,44 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::extract::{WithStatus, bearer, json_rejection, tenant};
+use super::dpop::{authorization, proof, resource_error, with_nonce};
+use super::extract::{WithStatus, json_rejection, tenant};
 use super::token::no_store;
 use crate::protocol::{CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, NotificationRequest};
 use crate::service::credential;
+use crate::service::dpop::{self, ProofContext};
+use crate::service::tenant::Tenant;
 use crate::store::Store;
+
+/// Authorises a request to the resource endpoint `endpoint` (RFC 6750, RFC 9449 §7) and returns
+/// its access token, or the 401 to send.
+async fn authorize<'h, S: Store>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    endpoint: &str,
+    method: &Method,
+    headers: &'h HeaderMap,
+) -> Result<&'h str, Response> {
+    let url = format!("{}/{endpoint}", tenant.issuer_id);
+    let now = state.clock.now();
+    let context = ProofContext {
+        method: method.as_str(),
+        url: &url,
+        now,
+        window: state.dpop_window,
+        access_token: None,
+    };
+    let credentials = authorization(headers);
+    dpop::authorize_resource(&state.store, tenant, credentials, proof(headers), &context)
+        .await
+        .map_err(resource_error)?;
+    // `authorize_resource` refuses a request without a token.
+    credentials.map(|(_, token)| token).ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())
+}
 
 /// The credential endpoint: one credential per key proof.
 #[utoipa::path(
@@ -31,7 +60,10 @@ use crate::store::Store;
             `unknown_credential_identifier`, `invalid_proof`, `invalid_nonce` or \
             `invalid_encryption_parameters` (OpenID4VCI 1.0 §8.3.1.2)", body = ErrorResponse, content_type = "application/json"),
         (status = 401, description = "`invalid_token`: the access token is missing, unknown or expired \
-            (RFC 6750 §3.1), with a `WWW-Authenticate: Bearer` challenge", body = ErrorResponse, content_type = "application/json"),
+            (RFC 6750 §3.1), or DPoP-bound but sent as Bearer or with a proof by another key; \
+            `invalid_dpop_proof`: a DPoP-bound token without a valid proof (RFC 9449 §7.1); \
+            `use_dpop_nonce`: retry with the `DPoP-Nonce` header's nonce (§9). With a \
+            `WWW-Authenticate: Bearer` or `DPoP` challenge", body = ErrorResponse, content_type = "application/json"),
         (status = 403, description = "`credential_request_denied`", body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
@@ -42,36 +74,54 @@ use crate::store::Store;
 pub async fn credential<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Result<Json<CredentialRequest>, JsonRejection>,
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
-    let access_token = bearer(&headers)?;
-    let Json(request) =
-        body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
     let now = state.clock.now();
-    let response = credential::issue_credentials(
-        &state.store,
-        &tenant,
-        access_token,
-        &request,
-        &state.proof_window,
-        now,
-        &mut rand::rngs::OsRng,
-    )
-    .await?;
-    // Success means the request named an offered configuration by id.
-    if let Some(configuration) =
-        request.credential_configuration_id.as_deref().and_then(|id| tenant.catalog.get(id))
-    {
-        state.metrics.issued(
-            &tenant.id,
-            configuration.id(),
-            configuration.format(),
-            response.credentials.len(),
-        );
+    let nonce = dpop::new_nonce(&tenant, now);
+    // A request with an access token but an unreadable body is refused for its body (before the
+    // token is looked up); one without a token is refused for that.
+    let body = match (authorization(&headers), body) {
+        (Some(_), Err(rejection)) => {
+            let refusal = json_rejection(rejection, ErrorCode::InvalidCredentialRequest);
+            return Ok(with_nonce(refusal.into_response(), &nonce));
+        }
+        (_, body) => body,
+    };
+    let access_token = match authorize(&state, &tenant, "credential", &method, &headers).await {
+        Ok(token) => token,
+        Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
+    };
+    let answer = async {
+        let Json(request) =
+            body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
+        let response = credential::issue_credentials(
+            &state.store,
+            &tenant,
+            access_token,
+            &request,
+            &state.proof_window,
+            now,
+            &mut rand::rngs::OsRng,
+        )
+        .await?;
+        // Success means the request named an offered configuration by id.
+        if let Some(configuration) =
+            request.credential_configuration_id.as_deref().and_then(|id| tenant.catalog.get(id))
+        {
+            state.metrics.issued(
+                &tenant.id,
+                configuration.id(),
+                configuration.format(),
+                response.credentials.len(),
+            );
+        }
+        Ok::<_, WithStatus>(no_store(Json(response)))
     }
-    Ok(no_store(Json(response)))
+    .await;
+    Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
 }
 
 /// The notification endpoint: 204 for a known `notification_id`.
@@ -87,7 +137,8 @@ pub async fn credential<S: Store>(
         (status = 204, description = "The notification was received (OpenID4VCI 1.0 §11.2)"),
         (status = 400, description = "`invalid_notification_id` or `invalid_notification_request` \
             (OpenID4VCI 1.0 §11.3)", body = ErrorResponse, content_type = "application/json"),
-        (status = 401, description = "`invalid_token`, with a `WWW-Authenticate: Bearer` challenge", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`, `invalid_dpop_proof` or `use_dpop_nonce`, as at the \
+            credential endpoint, with a `WWW-Authenticate: Bearer` or `DPoP` challenge", body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
         (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
@@ -97,13 +148,32 @@ pub async fn credential<S: Store>(
 pub async fn notification<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Result<Json<NotificationRequest>, JsonRejection>,
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
-    let access_token = bearer(&headers)?;
-    let Json(request) =
-        body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidNotificationRequest))?;
-    credential::notify(&state.store, &tenant, access_token, &request, state.clock.now()).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let now = state.clock.now();
+    let nonce = dpop::new_nonce(&tenant, now);
+    // A request with an access token but an unreadable body is refused for its body (before the
+    // token is looked up); one without a token is refused for that.
+    let body = match (authorization(&headers), body) {
+        (Some(_), Err(rejection)) => {
+            let refusal = json_rejection(rejection, ErrorCode::InvalidNotificationRequest);
+            return Ok(with_nonce(refusal.into_response(), &nonce));
+        }
+        (_, body) => body,
+    };
+    let access_token = match authorize(&state, &tenant, "notification", &method, &headers).await {
+        Ok(token) => token,
+        Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
+    };
+    let answer = async {
+        let Json(request) =
+            body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidNotificationRequest))?;
+        credential::notify(&state.store, &tenant, access_token, &request, now).await?;
+        Ok::<_, WithStatus>(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
 }

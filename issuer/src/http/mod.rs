@@ -3,6 +3,7 @@
 
 mod admin;
 mod credential;
+mod dpop;
 pub mod error;
 mod extract;
 mod metadata;
@@ -43,6 +44,8 @@ pub struct AppState<S> {
     pub offer_lifetime: u64,
     /// The accepted age and skew of key proofs.
     pub proof_window: ProofWindow,
+    /// How far a DPoP proof's `iat` may be from now, either way (seconds).
+    pub dpop_window: i64,
     /// Digest of the admin API's bearer token.
     pub admin_token: SecretHash,
     /// The time source.

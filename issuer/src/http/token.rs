@@ -5,12 +5,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::dpop::{proof, with_nonce};
 use super::extract::{WithStatus, form_rejection, tenant};
 use crate::protocol::{ErrorResponse, NonceResponse, TokenRequest, TokenResponse};
+use crate::service::dpop::{self, ProofContext};
 use crate::service::token;
 use crate::store::Store;
 
@@ -19,15 +21,21 @@ use crate::store::Store;
     post,
     path = "/{tenant}/token",
     tag = "oid4vci",
-    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier"),
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4) for `POST` on this \
+        URL; the token is then bound to its key (`token_type` `DPoP`). Required when the tenant has \
+        `dpop = \"required\"`")),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded",
         description = "Token Request (OpenID4VCI 1.0 §6.1) with grant type \
             `urn:ietf:params:oauth:grant-type:pre-authorized_code`"),
     responses(
-        (status = 200, description = "Token Response (RFC 6749 §5.1); `Cache-Control: no-store`",
+        (status = 200, description = "Token Response (RFC 6749 §5.1); `Cache-Control: no-store`; every \
+            answer carries a fresh `DPoP-Nonce` header (RFC 9449 §8)",
             body = TokenResponse, content_type = "application/json"),
         (status = 400, description = "`invalid_request`, `invalid_grant` (unknown, expired or used code, wrong \
-            `tx_code`) or `unsupported_grant_type` (RFC 6749 §5.2)", body = ErrorResponse, content_type = "application/json"),
+            `tx_code`), `unsupported_grant_type` (RFC 6749 §5.2), `invalid_dpop_proof` (missing when \
+            required, malformed, replayed, or for another method or URL) or `use_dpop_nonce` (retry with \
+            the `DPoP-Nonce` header's nonce) (RFC 9449 §5, §8)", body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
         (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = ErrorResponse, content_type = "application/json"),
@@ -37,21 +45,38 @@ use crate::store::Store;
 pub async fn token<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
-    let Form(request) = form.map_err(form_rejection)?;
     let now = state.clock.now();
-    let response = token::exchange_pre_authorized_code(
-        &state.store,
-        &tenant.id,
-        &request,
-        &state.lifetimes,
-        now,
-        &mut rand::rngs::OsRng,
-    )
-    .await?;
-    Ok(no_store(Json(response)))
+    let nonce = dpop::new_nonce(&tenant, now);
+    let answer = async {
+        let Form(request) = form.map_err(form_rejection)?;
+        let url = format!("{}/token", tenant.issuer_id);
+        let context = ProofContext {
+            method: method.as_str(),
+            url: &url,
+            now,
+            window: state.dpop_window,
+            access_token: None,
+        };
+        let dpop_jkt = dpop::token_binding(&state.store, &tenant, proof(&headers), &context).await?;
+        let response = token::exchange_pre_authorized_code(
+            &state.store,
+            &tenant.id,
+            &request,
+            dpop_jkt,
+            &state.lifetimes,
+            now,
+            &mut rand::rngs::OsRng,
+        )
+        .await?;
+        Ok::<_, WithStatus>(no_store(Json(response)))
+    }
+    .await;
+    Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
 }
 
 /// The nonce endpoint: a fresh `c_nonce`.
@@ -61,7 +86,8 @@ pub async fn token<S: Store>(
     tag = "oid4vci",
     params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
     responses(
-        (status = 200, description = "Nonce Response (OpenID4VCI 1.0 §7.2); `Cache-Control: no-store`",
+        (status = 200, description = "Nonce Response (OpenID4VCI 1.0 §7.2); `Cache-Control: no-store`; a \
+            fresh `DPoP-Nonce` header (RFC 9449 §8)",
             body = NonceResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
@@ -75,7 +101,7 @@ pub async fn nonce<S: Store>(
     let now = state.clock.now();
     let response =
         token::new_nonce(&state.store, &tenant.id, &state.lifetimes, now, &mut rand::rngs::OsRng).await?;
-    Ok(no_store(Json(response)))
+    Ok(with_nonce(no_store(Json(response)), &dpop::new_nonce(&tenant, now)))
 }
 
 /// Adds `Cache-Control: no-store` (RFC 6749 §5.1; OpenID4VCI §7.2).

@@ -35,6 +35,10 @@ pub enum ErrorCode {
     InvalidNotificationId,
     /// OpenID4VCI §11.3: malformed notification request.
     InvalidNotificationRequest,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing, malformed, replayed or for another request.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the DPoP proof must carry the server nonce of the `DPoP-Nonce` header.
+    UseDpopNonce,
     /// RFC 6749: an unexpected condition on the server (details only in the log).
     ServerError,
 }
@@ -57,6 +61,8 @@ impl ErrorCode {
             ErrorCode::CredentialRequestDenied => "credential_request_denied",
             ErrorCode::InvalidNotificationId => "invalid_notification_id",
             ErrorCode::InvalidNotificationRequest => "invalid_notification_request",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::ServerError => "server_error",
         }
     }

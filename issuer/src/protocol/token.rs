@@ -21,7 +21,8 @@ pub struct TokenRequest {
 pub struct TokenResponse {
     /// The access token for the credential endpoint.
     pub access_token: String,
-    /// `Bearer` (DPoP-bound tokens come with the authorization code flow).
+    /// `DPoP` when the token request carried a DPoP proof (the token is bound to its key,
+    /// RFC 9449 §5), `Bearer` otherwise.
     pub token_type: String,
     /// Lifetime in seconds.
     pub expires_in: u64,

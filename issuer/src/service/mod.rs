@@ -2,6 +2,7 @@
 //! credential and notification steps, each taking the store, the clock and the RNG it needs.
 
 pub mod credential;
+pub mod dpop;
 mod error;
 pub mod offer;
 pub mod proof;

@@ -258,7 +258,7 @@ mod tests {
             tx_code: tx_code.map(str::to_owned),
         };
         let mut rng = ChaCha20Rng::seed_from_u64(99);
-        exchange_pre_authorized_code(store, &tenant.id, &request, &LIFETIMES, NOW + 1, &mut rng)
+        exchange_pre_authorized_code(store, &tenant.id, &request, None, &LIFETIMES, NOW + 1, &mut rng)
             .await
             .map(drop)
     }

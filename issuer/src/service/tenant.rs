@@ -7,6 +7,7 @@ use segl_credential::jose::base64url_encode;
 use segl_credential::keys::Signer;
 use zeroize::Zeroizing;
 
+use super::dpop::DpopPolicy;
 use crate::catalog::Catalog;
 use crate::store::ListShape;
 
@@ -23,9 +24,16 @@ impl OfferKey {
 
     /// The pre-authorized code of offer `offer_id`.
     pub fn code_for(&self, offer_id: &str) -> String {
+        base64url_encode(self.mac(format!("segl pre-authorized_code {offer_id}").as_bytes()))
+    }
+
+    /// HMAC-SHA256 of `message` under this key; each use prefixes its own label (the DPoP
+    /// nonces of [`super::dpop`] use `segl dpop-nonce`).
+    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.0.as_slice());
-        let tag = aws_lc_rs::hmac::sign(&key, format!("segl pre-authorized_code {offer_id}").as_bytes());
-        base64url_encode(tag.as_ref())
+        let mut out = [0u8; 32];
+        out.copy_from_slice(aws_lc_rs::hmac::sign(&key, message).as_ref());
+        out
     }
 }
 
@@ -51,6 +59,8 @@ pub struct Tenant {
     /// The shape of the Token Status Lists it creates (deployment keys `status_list_size`,
     /// `status_list_bits`).
     pub status_lists: ListShape,
+    /// Its DPoP settings (configuration keys `dpop`, `dpop_nonce`).
+    pub dpop: DpopPolicy,
 }
 
 impl Tenant {

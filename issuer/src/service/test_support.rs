@@ -58,6 +58,7 @@ pub fn tenant_with(config: &TenantConfig, seed: u64) -> (Tenant, TrustAnchors) {
         signer: Arc::new(pki.issuer_signer),
         offer_key: OfferKey::new([seed as u8; 32]),
         status_lists: crate::store::ListShape { size: 1 << 20, bits: 2 },
+        dpop: super::dpop::DpopPolicy { mode: config.dpop, nonce_required: config.dpop_nonce },
     };
     (tenant, anchors)
 }
@@ -186,6 +187,17 @@ impl Store for Counting {
         at: UnixTime,
     ) -> Result<bool, StoreError> {
         self.inner.record_notification(tenant, notification_id, event, at).await
+    }
+
+    async fn record_dpop_proof(
+        &self,
+        tenant: &str,
+        jkt: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.record_dpop_proof(tenant, jkt, jti, expires_at, now).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

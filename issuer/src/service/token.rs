@@ -28,10 +28,13 @@ pub fn new_secret(rng: &mut impl CryptoRngCore) -> String {
 }
 
 /// Exchanges a pre-authorized code (and transaction code) for an access token, exactly once.
+/// With `dpop_jkt` (the thumbprint of the key of an accepted DPoP proof) the token is bound to
+/// that key and its `token_type` is `DPoP` (RFC 9449 §5); otherwise it is a Bearer token.
 pub async fn exchange_pre_authorized_code<S: Store>(
     store: &S,
     tenant: &str,
     request: &TokenRequest,
+    dpop_jkt: Option<String>,
     lifetimes: &Lifetimes,
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
@@ -57,9 +60,11 @@ pub async fn exchange_pre_authorized_code<S: Store>(
         now,
         access_token: SecretHash::of(&access_token),
         access_token_expires_at: now.saturating_add_unsigned(expires_in),
+        dpop_jkt,
     };
-    store.redeem_pre_authorized_code(&redemption).await?;
-    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in })
+    let grant = store.redeem_pre_authorized_code(&redemption).await?;
+    let token_type = if grant.dpop_jkt.is_some() { "DPoP" } else { "Bearer" };
+    Ok(TokenResponse { access_token, token_type: token_type.into(), expires_in })
 }
 
 /// Mints a `c_nonce` for key proofs and stores its digest until it expires.
@@ -119,6 +124,7 @@ mod tests {
             &store,
             "dk",
             &request(Some("code-1"), Some("493536")),
+            None,
             &LIFETIMES,
             NOW,
             &mut rng,
@@ -142,6 +148,7 @@ mod tests {
             &store,
             "dk",
             &request(Some("code-1"), Some("493536")),
+            None,
             &LIFETIMES,
             NOW,
             &mut rng,
@@ -165,7 +172,7 @@ mod tests {
             (request(Some("unknown"), Some("493536")), ErrorCode::InvalidGrant),
         ];
         for (request, code) in cases {
-            let error = exchange_pre_authorized_code(&store, "dk", &request, &LIFETIMES, NOW, &mut rng)
+            let error = exchange_pre_authorized_code(&store, "dk", &request, None, &LIFETIMES, NOW, &mut rng)
                 .await
                 .unwrap_err();
             assert_eq!(error.code, code, "{request:?}: {}", error.description);
@@ -175,6 +182,7 @@ mod tests {
             &store,
             "other",
             &request(Some("code-1"), Some("493536")),
+            None,
             &LIFETIMES,
             NOW,
             &mut rng,

@@ -99,6 +99,17 @@ impl Store for AnyStore {
         delegate!(self, s => s.record_notification(tenant, notification_id, event, at))
     }
 
+    async fn record_dpop_proof(
+        &self,
+        tenant: &str,
+        jkt: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_dpop_proof(tenant, jkt, jti, expires_at, now))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping())
     }

@@ -129,6 +129,9 @@ pub struct Redemption<'a> {
     pub access_token: SecretHash,
     /// When that access token expires.
     pub access_token_expires_at: UnixTime,
+    /// The RFC 7638 thumbprint (base64url) of the DPoP key the token is bound to (RFC 9449
+    /// `cnf.jkt`); `None` for a Bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a valid access token allows: issuing the offer's credentials.
@@ -144,6 +147,9 @@ pub struct AccessGrant {
     pub claims: serde_json::Value,
     /// When the access token expires.
     pub expires_at: UnixTime,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 `cnf.jkt`), `None` for a
+    /// Bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why a pre-authorized code was not redeemed. Only [`RedeemError::WrongTxCode`] and
@@ -271,10 +277,23 @@ pub trait Store: Send + Sync + 'static {
         at: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records a DPoP proof (RFC 9449 §11.1) of `tenant` by its key thumbprint `jkt` and the
+    /// digest of its `jti`, remembered until `expires_at`: true the first time, false when an
+    /// unexpired record of the same proof exists (a replay), atomically also across nodes. An
+    /// expired record no longer counts (and the key's expired records are dropped on the way).
+    fn record_dpop_proof(
+        &self,
+        tenant: &str,
+        jkt: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Checks that the database answers (for `/ready`).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes expired nonces and access tokens; returns how many rows went.
+    /// Deletes expired nonces, access tokens and DPoP proof records; returns how many rows went.
     fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Gives a credential about to be minted its Token Status List entry (DIGEST §4) and records

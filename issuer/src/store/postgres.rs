@@ -128,17 +128,18 @@ impl Store for PostgresStore {
                     .await
                     .map_err(fail)?;
                 sqlx::query(
-                    "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(r.tenant)
                 .bind(&r.access_token.0[..])
                 .bind(&stored.offer.id)
                 .bind(r.access_token_expires_at)
+                .bind(&r.dpop_jkt)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| RedeemError::Store(rows::db_error(e, "access token")))?;
                 tx.commit().await.map_err(fail)?;
-                Ok(rows::grant_for(stored.offer, r.access_token_expires_at))
+                Ok(rows::grant_for(stored.offer, r.access_token_expires_at, r.dpop_jkt.clone()))
             }
         }
     }
@@ -150,7 +151,7 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<Option<AccessGrant>, StoreError> {
         let row: Option<GrantRow> = sqlx::query_as(
-            "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at \
+            "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at, t.dpop_jkt \
              FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
              WHERE t.tenant = $1 AND t.token_hash = $2 AND t.expires_at > $3",
         )
@@ -245,6 +246,41 @@ impl Store for PostgresStore {
         Ok(known.is_some())
     }
 
+    async fn record_dpop_proof(
+        &self,
+        tenant: &str,
+        jkt: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let fail = |e| rows::db_error(e, "DPoP proof");
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        // Keeps the table small without a scheduled purge: this key's expired proofs go.
+        sqlx::query("DELETE FROM dpop_proofs WHERE tenant = $1 AND jkt = $2 AND expires_at <= $3")
+            .bind(tenant)
+            .bind(jkt)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        // One statement decides: of concurrent inserts of one proof (from any node) exactly one
+        // adds the row; the others hit the primary key and change nothing.
+        let done = sqlx::query(
+            "INSERT INTO dpop_proofs (tenant, jkt, jti_hash, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, jkt, jti_hash) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(jkt)
+        .bind(&jti.0[..])
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| rows::db_error(e, "ping"))?;
         Ok(())
@@ -262,8 +298,13 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| rows::db_error(e, "purge access tokens"))?;
+        let proofs = sqlx::query("DELETE FROM dpop_proofs WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge DPoP proofs"))?;
         tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
-        Ok(nonces.rows_affected() + tokens.rows_affected())
+        Ok(nonces.rows_affected() + tokens.rows_affected() + proofs.rows_affected())
     }
 
     async fn allocate_status(

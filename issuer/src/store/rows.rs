@@ -16,8 +16,9 @@ pub(super) type OfferRow =
 pub(super) const OFFER_COLUMNS: &str = "id, tenant, credential_configuration_ids, claims, tx_code_hash, \
      tx_code_attempts, state, created_at, expires_at, subject";
 
-/// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry.
-pub(super) type GrantRow = (String, String, String, String, i64);
+/// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry,
+/// DPoP key thumbprint.
+pub(super) type GrantRow = (String, String, String, String, i64, Option<String>);
 
 /// The stored name of an offer state.
 pub(super) fn state_name(state: OfferState) -> &'static str {
@@ -94,24 +95,26 @@ pub(super) fn decode_offer(row: OfferRow) -> Result<StoredOffer, StoreError> {
 
 /// Decodes a [`GrantRow`].
 pub(super) fn decode_grant(row: GrantRow) -> Result<AccessGrant, StoreError> {
-    let (offer_id, tenant, ids, claims, expires_at) = row;
+    let (offer_id, tenant, ids, claims, expires_at, dpop_jkt) = row;
     Ok(AccessGrant {
         offer_id,
         tenant,
         credential_configuration_ids: parse_ids(&ids)?,
         claims: parse_claims(&claims)?,
         expires_at,
+        dpop_jkt,
     })
 }
 
 /// The grant a successful redemption returns.
-pub(super) fn grant_for(offer: Offer, expires_at: UnixTime) -> AccessGrant {
+pub(super) fn grant_for(offer: Offer, expires_at: UnixTime, dpop_jkt: Option<String>) -> AccessGrant {
     AccessGrant {
         offer_id: offer.id,
         tenant: offer.tenant,
         credential_configuration_ids: offer.credential_configuration_ids,
         claims: offer.claims,
         expires_at,
+        dpop_jkt,
     }
 }
 
@@ -211,6 +214,7 @@ mod unit {
             now,
             access_token: SecretHash::of("at"),
             access_token_expires_at: 200,
+            dpop_jkt: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use rand::SeedableRng as _;
-use segl_credential::clock::FixedClock;
+use segl_credential::clock::{Clock, FixedClock};
 use segl_credential::x509::TrustAnchors;
 use segl_issuer::config::Config;
 use segl_issuer::deployment;
@@ -40,6 +40,16 @@ impl Drop for TestIssuer {
 /// Opens a deployment named `name` (for its temp folder) from the default configuration, after
 /// `adjust` has changed what the test needs; keys are drawn from a ChaCha RNG seeded with `seed`.
 pub async fn start(name: &str, seed: u64, adjust: impl FnOnce(&mut Config)) -> TestIssuer {
+    start_with_clock(name, seed, Arc::new(FixedClock(NOW)), adjust).await
+}
+
+/// [`start`] with the issuer's clock given (a test that lets time pass).
+pub async fn start_with_clock(
+    name: &str,
+    seed: u64,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestIssuer {
     let data_dir = std::env::temp_dir().join(format!("segl-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut config = Config {
@@ -50,8 +60,7 @@ pub async fn start(name: &str, seed: u64, adjust: impl FnOnce(&mut Config)) -> T
     adjust(&mut config);
     config.data_dir = data_dir.clone();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    let (state, _) =
-        deployment::open(&config, Some(TOKEN), Arc::new(FixedClock(NOW)), &mut rng).await.unwrap();
+    let (state, _) = deployment::open(&config, Some(TOKEN), clock, &mut rng).await.unwrap();
     TestIssuer { router: segl_issuer::http::app(Arc::new(state)), data_dir }
 }
 

@@ -149,6 +149,7 @@ fn authorization_server_metadata_for_pre_authorized_flow() {
         metadata["grant_types_supported"],
         json!(["urn:ietf:params:oauth:grant-type:pre-authorized_code"])
     );
+    assert_eq!(metadata["dpop_signing_alg_values_supported"], json!(["ES256"]));
 }
 
 #[test]

@@ -50,11 +50,18 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
         pre_authorized_code: Some(code),
         tx_code: None,
     };
-    let token =
-        token::exchange_pre_authorized_code(&store, &tenant.id, &token_request, &LIFETIMES, NOW, &mut rng)
-            .await
-            .unwrap()
-            .access_token;
+    let token = token::exchange_pre_authorized_code(
+        &store,
+        &tenant.id,
+        &token_request,
+        None,
+        &LIFETIMES,
+        NOW,
+        &mut rng,
+    )
+    .await
+    .unwrap()
+    .access_token;
     Flow { store, tenant, anchors, rng, token }
 }
 

@@ -40,6 +40,7 @@ fn redeem<'a>(tenant: &'a str, code: &str, tx_code: Option<&str>, token: &str) -
         now: NOW + 10,
         access_token: SecretHash::of(token),
         access_token_expires_at: TOKEN_EXPIRES,
+        dpop_jkt: None,
     }
 }
 
@@ -109,6 +110,7 @@ pub(super) async fn redeem_happy_path<S: Store>(s: &S) {
         credential_configuration_ids: new.credential_configuration_ids,
         claims: new.claims,
         expires_at: TOKEN_EXPIRES,
+        dpop_jkt: None,
     };
     assert_eq!(grant, expected);
     assert_eq!(state(s, A, "o1").await, OfferState::Redeemed);
@@ -299,6 +301,46 @@ pub(super) async fn purge_removes_only_expired<S: Store>(s: &S) {
     assert!(s.consume_nonce(B, &fresh, NOW).await.unwrap());
     // Offers are kept (audit); only their expired tokens went.
     assert_eq!(state(s, A, "o1").await, OfferState::Redeemed);
+}
+
+/// Thumbprints of two DPoP keys (43 base64url characters, as the table requires).
+const JKT_1: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+const JKT_2: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+pub(super) async fn dpop_proofs_are_recorded_once<S: Store>(s: &S) {
+    let jti = SecretHash::of("jti-1");
+    assert!(s.record_dpop_proof(A, JKT_1, &jti, NOW + 120, NOW).await.unwrap());
+    // The same proof again: a replay, until the record expires.
+    assert!(!s.record_dpop_proof(A, JKT_1, &jti, NOW + 120, NOW + 1).await.unwrap());
+    assert!(!s.record_dpop_proof(A, JKT_1, &jti, NOW + 180, NOW + 119).await.unwrap());
+    // Another key, or another tenant, may use the same jti.
+    assert!(s.record_dpop_proof(A, JKT_2, &jti, NOW + 120, NOW).await.unwrap());
+    assert!(s.record_dpop_proof(B, JKT_1, &jti, NOW + 120, NOW).await.unwrap());
+    // Expired records no longer count and are purged.
+    assert!(s.record_dpop_proof(A, JKT_1, &jti, NOW + 300, NOW + 120).await.unwrap());
+    assert!(s.record_dpop_proof(A, JKT_2, &SecretHash::of("jti-2"), NOW + 10, NOW).await.unwrap());
+    // A's JKT_2 proofs (NOW + 120, NOW + 10) and B's (NOW + 120) are expired at NOW + 200.
+    assert_eq!(s.purge_expired(NOW + 200).await.unwrap(), 3);
+    assert!(!s.record_dpop_proof(A, JKT_1, &jti, NOW + 300, NOW + 200).await.unwrap());
+}
+
+pub(super) async fn concurrent_dpop_replays_succeed_once<S: Store + Clone>(s: &S) {
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_dpop_proof(A, JKT_1, &SecretHash::of("contested"), NOW + 60, NOW).await.unwrap()
+        }));
+    }
+    let accepted = join(tasks).await.into_iter().filter(|&ok| ok).count();
+    assert_eq!(accepted, 1);
+}
+
+/// Through a second pool (another node), a proof the first accepted is a replay.
+pub(super) async fn dpop_replays_are_refused_across_nodes<S: Store + Clone>(a: &S, b: &S) {
+    let jti = SecretHash::of("jti-x");
+    assert!(a.record_dpop_proof(A, JKT_1, &jti, NOW + 60, NOW).await.unwrap());
+    assert!(!b.record_dpop_proof(A, JKT_1, &jti, NOW + 60, NOW + 1).await.unwrap());
 }
 
 pub(super) async fn ping_answers<S: Store>(s: &S) {

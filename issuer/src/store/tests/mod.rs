@@ -81,9 +81,12 @@ suite!(
     status_entries_are_allocated_and_read_back,
     status_lists_roll_over_when_full,
     status_changes_follow_the_rules_and_are_audited,
-    group_status_changes_by_offer_and_subject;
+    group_status_changes_by_offer_and_subject,
+    dpop_proofs_are_recorded_once,
+    concurrent_dpop_replays_succeed_once;
     two_pools: two_pools_share_one_database,
     concurrent_allocations_never_share_an_entry,
+    dpop_replays_are_refused_across_nodes,
 );
 
 #[tokio::test]
