@@ -17,6 +17,7 @@ use segl_verifier::response::{DoctypeAliases, VerifyContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::metrics::VerifierMetrics;
 use crate::status::HttpStatusLists;
 use crate::store::{
     AnyStore, FinalState, NewTransaction, StoreError, StoredTransaction, TransactionKey, TransactionState,
@@ -126,6 +127,7 @@ pub struct VerifierService {
     clock: Arc<dyn Clock>,
     lifetime: i64,
     retention: i64,
+    metrics: VerifierMetrics,
 }
 
 impl std::fmt::Debug for VerifierService {
@@ -167,6 +169,7 @@ impl VerifierService {
             identity: parts.identity,
             public_url: parts.public_url.trim_end_matches('/').to_owned(),
             trust: parts.trust,
+            metrics: parts.status_lists.metrics().clone(),
             status_lists: parts.status_lists,
             api_token: parts.api_token,
             clock: parts.clock,
@@ -178,6 +181,11 @@ impl VerifierService {
     /// The store (for `/health` and purging).
     pub fn store(&self) -> &AnyStore {
         &self.store
+    }
+
+    /// The verifier's metrics (register them with [`VerifierMetrics::register`]).
+    pub fn metrics(&self) -> &VerifierMetrics {
+        &self.metrics
     }
 
     /// The API token check.
@@ -196,14 +204,15 @@ impl VerifierService {
 
     /// Starts a redirect transaction for the shop's backend.
     pub async fn create(&self, request: CreateTransaction) -> Result<TransactionCreated, ServiceError> {
-        let query = match (request.dcql_query, request.preset.as_deref()) {
+        let (query, query_label) = match (request.dcql_query, request.preset.as_deref()) {
             (Some(query), None) => {
                 let text =
                     serde_json::to_string(&query).map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
-                segl_verifier::request::DcqlQuery::parse(&text)
-                    .map_err(|e| ServiceError::InvalidQuery(e.to_string()))?
+                let query = segl_verifier::request::DcqlQuery::parse(&text)
+                    .map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
+                (query, "custom")
             }
-            (None, Some(preset)) => preset_query(preset)?,
+            (None, Some(preset)) => (preset_query(preset)?, preset_label(preset)),
             (None, None) => {
                 return Err(ServiceError::InvalidRequest("`dcql_query` or `preset` is required".into()));
             }
@@ -231,13 +240,14 @@ impl VerifierService {
                 ));
             }
         };
-        let (created, _) = self.start_redirect(query, response_mode, request_uri_method).await?;
+        let (created, _) = self.start_redirect(query, query_label, response_mode, request_uri_method).await?;
         Ok(created)
     }
 
     async fn start_redirect(
         &self,
         query: ValidatedDcqlQuery,
+        query_label: &'static str,
         response_mode: ResponseMode,
         request_uri_method: RequestUriMethod,
     ) -> Result<(TransactionCreated, Transaction), ServiceError> {
@@ -251,6 +261,7 @@ impl VerifierService {
         let started = flow::start(&self.identity, ids, options, &mut OsRng, self.clock.as_ref())
             .map_err(|e| ServiceError::Internal(format!("start: {e}")))?;
         self.insert(&started.transaction).await?;
+        self.metrics.started(query_label, response_mode.as_str());
         let transaction_id = started.transaction.transaction_id().to_owned();
         let created = TransactionCreated {
             status_url: self.url(&format!("/transactions/{transaction_id}")),
@@ -327,7 +338,9 @@ impl VerifierService {
             },
             age_over_18: None,
         };
-        let _ = self.store.complete(key, FinalState::Rejected, &to_json(&expired)?, now).await?;
+        if self.store.complete(key, FinalState::Rejected, &to_json(&expired)?, now).await? {
+            self.metrics.expired(segl_verifier::response::Reason::TransactionExpired.code());
+        }
         // Whoever completed it (this call or a wallet just before), read the stored outcome.
         let stored = self.load(key).await?;
         stored_outcome(&stored).map(Some)
@@ -416,6 +429,7 @@ impl VerifierService {
             // Another response to the same transaction won the race.
             return Err(ServiceError::AlreadyFinished);
         }
+        self.metrics.finished(outcome);
         let request_id = match key {
             TransactionKey::RequestId(id) => id,
             TransactionKey::TransactionId(_) => "-",
@@ -427,8 +441,9 @@ impl VerifierService {
     /// Starts an age-over-18 check for the page (redirect flow, `direct_post.jwt`).
     pub async fn start_age_check(&self) -> Result<TransactionCreated, ServiceError> {
         let query = preset_query("age_over_18")?;
-        let (created, _) =
-            self.start_redirect(query, ResponseMode::DirectPostJwt, RequestUriMethod::Get).await?;
+        let (created, _) = self
+            .start_redirect(query, "age_over_18", ResponseMode::DirectPostJwt, RequestUriMethod::Get)
+            .await?;
         Ok(created)
     }
 
@@ -446,6 +461,7 @@ impl VerifierService {
             flow::start_dc_api(&self.identity, ids, options, &mut OsRng, self.clock.as_ref())
                 .map_err(|e| ServiceError::Internal(format!("start DC API: {e}")))?;
         self.insert(&transaction).await?;
+        self.metrics.started("age_over_18", "dc_api.jwt");
         let request = serde_json::to_value(&request).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok((transaction.transaction_id().to_owned(), request))
     }
@@ -499,6 +515,15 @@ fn preset_query(name: &str) -> Result<ValidatedDcqlQuery, ServiceError> {
         _ => return Err(ServiceError::InvalidRequest("`preset` must be `age_over_18` or `pid_core`".into())),
     }
     .map_err(|e| ServiceError::Internal(format!("preset {name}: {e}")))
+}
+
+/// The metrics label of a preset name [`preset_query`] accepted.
+fn preset_label(name: &str) -> &'static str {
+    match name {
+        "age_over_18" => "age_over_18",
+        "pid_core" => "pid_core",
+        _ => "other",
+    }
 }
 
 /// Ids the flow generates have one shape: anything else is unknown without a lookup.
