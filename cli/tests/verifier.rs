@@ -769,7 +769,9 @@ async fn page_check(
     let request = fetch(node, &created).await;
     let vp_token = answer(world, &request);
     let form = world.answer(&request, vp_token);
-    assert_eq!(post_answer(&request, &form).await, (200, json!({})));
+    // A same-device wallet is sent back to the page itself: no check id, request id or code in
+    // the URL (the page that started the check holds its check id and keeps polling).
+    assert_eq!(post_answer(&request, &form).await, (200, json!({"redirect_uri": format!("{}/", node.base)})));
     client.get(&poll).send().await.unwrap().json().await.unwrap()
 }
 
@@ -1066,4 +1068,112 @@ async fn logs_hold_no_secrets() {
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "the log holds a secret ({secret}):\n{text}");
     }
+}
+
+/// Creates a transaction with `redirect_uri`, answers it with a valid presentation and returns
+/// (the created transaction, the `redirect_uri` answered to the wallet).
+async fn same_device_answer(world: &mut World, node: &Node) -> (Value, String) {
+    let body = json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/done?order=7"});
+    let created = create(node, body).await;
+    // Before the wallet answers there is no code yet, and nothing to protect.
+    assert_eq!(status(created["status_url"].as_str().unwrap()).await.1["status"], "pending");
+    let request = fetch(node, &created).await;
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    let (code, body) = post_answer(&request, &form).await;
+    assert_eq!(code, 200, "{body}");
+    let redirect = body["redirect_uri"].as_str().unwrap().to_owned();
+    (created, redirect)
+}
+
+fn response_code_of(redirect: &str) -> String {
+    let url = url::Url::parse(redirect).unwrap();
+    url.fragment().unwrap().strip_prefix("response_code=").unwrap().to_owned()
+}
+
+async fn status_with_code(created: &Value, code: Option<&str>) -> (u16, Value) {
+    let mut url = url::Url::parse(created["status_url"].as_str().unwrap()).unwrap();
+    if let Some(code) = code {
+        url.query_pairs_mut().append_pair("response_code", code);
+    }
+    status(url.as_str()).await
+}
+
+#[tokio::test]
+async fn same_device_redirect_carries_a_response_code_that_releases_the_outcome() {
+    let mut world = World::new("same-device", 18);
+    let node = world.node("node").await;
+    let (created, redirect) = same_device_answer(&mut world, &node).await;
+    assert!(redirect.starts_with("https://shop.example/done?order=7#response_code="), "{redirect}");
+    let code = response_code_of(&redirect);
+    assert!(code.len() >= 43, "at least 256 bits: {code}");
+    // The wallet-visible URL holds neither the secret transaction id nor the request id.
+    assert!(!redirect.contains(created["transaction_id"].as_str().unwrap()));
+    let (status_code, body) = status_with_code(&created, Some(&code)).await;
+    assert_eq!(status_code, 200);
+    assert_pid_claims(&body);
+    // Each transaction gets its own code.
+    let (_, other) = same_device_answer(&mut world, &node).await;
+    assert_ne!(response_code_of(&other), code);
+}
+
+#[tokio::test]
+async fn rejects_wrong_or_missing_response_code() {
+    let mut world = World::new("response-code", 19);
+    let node = world.node("node").await;
+    let (created, redirect) = same_device_answer(&mut world, &node).await;
+    let (_, other_redirect) = same_device_answer(&mut world, &node).await;
+    let code = response_code_of(&redirect);
+    for wrong in [None, Some(""), Some("x"), Some(&response_code_of(&other_redirect)[..]), Some(&code[1..])] {
+        let (status_code, body) = status_with_code(&created, wrong).await;
+        assert_eq!(status_code, 400, "{wrong:?}: {body}");
+        assert_eq!(body["error"], "invalid_request");
+        assert!(body.get("claims").is_none(), "{body}");
+    }
+    // The right code still works after wrong attempts.
+    assert_eq!(status_with_code(&created, Some(&code)).await.0, 200);
+}
+
+#[tokio::test]
+async fn rejects_redirect_uris_that_are_not_https_or_carry_a_fragment() {
+    let world = World::new("redirect-uri", 20);
+    let node = world.node("node").await;
+    let client = reqwest::Client::new();
+    for bad in [
+        "http://shop.example/done",
+        "https://shop.example/done#x",
+        "https://user:pw@shop.example/done",
+        "javascript:alert(1)",
+        "/relative",
+    ] {
+        let response = client
+            .post(format!("{}/verifier/v1/transactions", node.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"preset": "age_over_18", "redirect_uri": bad}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+    create(&node, json!({"preset": "age_over_18", "redirect_uri": "http://127.0.0.1:9/back"})).await;
+}
+
+#[tokio::test]
+async fn a_rejected_same_device_presentation_gets_no_redirect() {
+    let mut world = World::new("same-device-rejected", 21);
+    let node = world.node("node").await;
+    let body = json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/done"});
+    let created = create(&node, body).await;
+    let mut request = fetch(&node, &created).await;
+    request.nonce = "not-the-nonce".into();
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    let (code, body) = post_answer(&request, &form).await;
+    assert_eq!(code, 400);
+    assert!(body.get("redirect_uri").is_none(), "{body}");
+    // No code left the service, so the (claim-free) refusal is readable without one.
+    let (status_code, body) = status_with_code(&created, None).await;
+    assert_eq!(status_code, 200);
+    assert_eq!(body["status"], "rejected");
 }

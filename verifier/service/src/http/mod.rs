@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use segl_verifier::flow::{MAX_FORM_VALUE_LEN, REQUEST_OBJECT_CONTENT_TYPE};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::page::{self, PageConfig};
@@ -79,6 +79,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::AlreadyFinished => bad("the transaction was already finished".into()),
             ServiceError::Expired => bad("the transaction expired".into()),
             ServiceError::Rejected(codes) => bad(format!("the presentation was rejected: {codes}")),
+            ServiceError::ResponseCode => {
+                bad("the transaction was answered with a response_code: give it as `?response_code=`".into())
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!("{detail}");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the verifier failed")
@@ -219,12 +222,28 @@ async fn create_transaction(
     Ok(json_no_store(StatusCode::CREATED, &created))
 }
 
+/// `GET` status query: the `response_code` a same-device wallet's redirect carried.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    #[serde(default)]
+    response_code: Option<String>,
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        rejection(r.status(), r.body_text())
+    }
+}
+
 async fn transaction_status(
     State(service): State<Arc<VerifierService>>,
     _: Authorized,
     Path(transaction_id): Path<String>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let status = service.status(&transaction_id).await?;
+    let Query(query) = query?;
+    let status = service.status(&transaction_id, query.response_code.as_deref()).await?;
     Ok(json_no_store(StatusCode::OK, &status))
 }
 
@@ -294,8 +313,13 @@ async fn wallet_response(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(fields) = form?;
-    service.respond(&request_id, fields).await?;
-    Ok(json_no_store(StatusCode::OK, &json!({})))
+    let responded = service.respond(&request_id, fields).await?;
+    // OpenID4VP 1.0 §8.2: a same-device wallet sends the user on to `redirect_uri`.
+    let body = match responded.redirect_uri {
+        Some(redirect_uri) => json!({"redirect_uri": redirect_uri}),
+        None => json!({}),
+    };
+    Ok(json_no_store(StatusCode::OK, &body))
 }
 
 async fn health(State(service): State<Arc<VerifierService>>) -> Response {
