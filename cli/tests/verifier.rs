@@ -739,6 +739,18 @@ async fn trust_list_names_the_pid_providers() {
             assert_eq!(body["reasons"][0]["code"], "untrusted_issuer", "{body}");
         }
     }
+    // The list's state is exposed as gauges.
+    let text = metrics_text(&format!("{}/metrics", node.base)).await;
+    for line in ["segl_verifier_trust_list_usable 1", "segl_verifier_trust_list_last_refresh_ok 1"] {
+        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+    }
+    for name in [
+        "segl_verifier_trust_list_last_refresh_timestamp_seconds ",
+        "segl_verifier_trust_list_next_update_timestamp_seconds ",
+        "segl_verifier_trust_list_sequence_number ",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "missing {name} in\n{text}");
+    }
 }
 
 /// The shop page's own endpoints, backed by the service: start a check, let the wallet answer,
@@ -977,6 +989,7 @@ async fn metrics_count_verified_and_rejected_presentations_and_request_ids_are_e
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
+    assert!(!text.contains("segl_verifier_trust_list"), "no list configured: {text}");
     // No secret id of a path ever becomes a label.
     assert!(!text.contains(created["transaction_id"].as_str().unwrap()));
     assert!(text.ends_with("# EOF\n"));

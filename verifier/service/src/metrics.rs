@@ -3,11 +3,18 @@
 //! fetches. Every label value is a `&'static str` from a closed set (query presets, response
 //! modes, the library's reason codes), never anything a wallet or a caller sends.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use segl_verifier::flow::Outcome;
+
+use crate::trust::Trust;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct StartedLabels {
@@ -105,6 +112,73 @@ impl VerifierMetrics {
             "Status list fetches (ok: fetched and signature verified; error: unreachable or invalid)",
             self.status_list_fetches.clone(),
         );
+    }
+}
+
+/// The trust list's state as gauges, read from its watcher at each scrape (nothing when the
+/// deployment has no `--trust-list`). The refresh itself runs in segl-trust-list's watcher; these
+/// say whether it keeps succeeding.
+#[derive(Debug)]
+pub struct TrustListCollector {
+    trust: Arc<Trust>,
+}
+
+impl TrustListCollector {
+    /// Registers `segl_verifier_trust_list_usable`, `segl_verifier_trust_list_last_refresh_ok`,
+    /// `segl_verifier_trust_list_last_refresh_timestamp_seconds`,
+    /// `segl_verifier_trust_list_next_update_timestamp_seconds` and
+    /// `segl_verifier_trust_list_sequence_number` for `trust`.
+    pub fn register(trust: Arc<Trust>, registry: &mut Registry) {
+        registry.register_collector(Box::new(TrustListCollector { trust }));
+    }
+}
+
+fn gauge(encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, value: i64) -> std::fmt::Result {
+    let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(value).encode(metric)
+}
+
+impl Collector for TrustListCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::fmt::Result {
+        let Some(status) = self.trust.list_status() else { return Ok(()) };
+        gauge(
+            &mut encoder,
+            "segl_verifier_trust_list_usable",
+            "1 when a trust list is held and within its NextUpdate (issuer anchors come from it), else 0",
+            i64::from(status.usable),
+        )?;
+        let refreshed_ok = status.last_attempt.is_some() && status.last_error.is_none();
+        gauge(
+            &mut encoder,
+            "segl_verifier_trust_list_last_refresh_ok",
+            "1 when the last trust list refresh succeeded, else 0",
+            i64::from(refreshed_ok),
+        )?;
+        if let Some(at) = status.last_attempt {
+            gauge(
+                &mut encoder,
+                "segl_verifier_trust_list_last_refresh_timestamp_seconds",
+                "When the last trust list refresh (successful or not) finished, Unix seconds",
+                at,
+            )?;
+        }
+        if let Some(next) = status.next_update {
+            gauge(
+                &mut encoder,
+                "segl_verifier_trust_list_next_update_timestamp_seconds",
+                "The held trust list's NextUpdate, Unix seconds",
+                next,
+            )?;
+        }
+        if let Some(sequence) = status.sequence_number {
+            gauge(
+                &mut encoder,
+                "segl_verifier_trust_list_sequence_number",
+                "The held trust list's sequence number",
+                i64::try_from(sequence).unwrap_or(i64::MAX),
+            )?;
+        }
+        Ok(())
     }
 }
 

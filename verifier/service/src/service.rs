@@ -232,6 +232,11 @@ impl VerifierService {
         &self.metrics
     }
 
+    /// The trust in force (for the trust list metrics).
+    pub fn trust(&self) -> &Arc<Trust> {
+        &self.trust
+    }
+
     /// The API token check.
     pub fn api_token(&self) -> &ApiToken {
         &self.api_token

@@ -198,6 +198,7 @@ pub fn observed_app(
         MetricsRoute::Separate => segl_ops::HttpMetrics::register(&mut registry, templates),
     };
     service.metrics().register(&mut registry);
+    crate::metrics::TrustListCollector::register(Arc::clone(service.trust()), &mut registry);
     let registry = Arc::new(registry);
     let mut router = app(service, page);
     if metrics == MetricsRoute::Inline {
