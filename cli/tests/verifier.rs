@@ -1039,11 +1039,12 @@ async fn logs_hold_no_secrets() {
     let args = ["--trust-anchor".to_owned(), world.ca_file.display().to_string()];
     let node = start_logged(&world.dir.join("node"), &args, Some(&log)).await;
     let mut secrets: Vec<String> = vec![TOKEN.to_owned()];
+    let mut response_codes = 0;
     // A clear direct_post answer and an encrypted one, each verified and then read back; then a
     // rejected one.
     let bodies = [
         json!({"dcql_query": sd_jwt_query(), "response_mode": "direct_post"}),
-        json!({"dcql_query": sd_jwt_query()}),
+        json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/back"}),
         json!({"dcql_query": sd_jwt_query(), "response_mode": "direct_post"}),
     ];
     for (index, body) in bodies.into_iter().enumerate() {
@@ -1055,9 +1056,16 @@ async fn logs_hold_no_secrets() {
         }
         let presentation = world.sd_jwt_presentation(&request, None);
         let form = world.answer(&request, json!({"pid": [presentation.clone()]}));
-        let (code, _) = post_answer(&request, &form).await;
+        let (code, answered) = post_answer(&request, &form).await;
         assert_eq!(code, if rejected { 400 } else { 200 });
-        let (_, status) = status(created["status_url"].as_str().unwrap()).await;
+        let mut status_url = url::Url::parse(created["status_url"].as_str().unwrap()).unwrap();
+        if let Some(redirect) = answered["redirect_uri"].as_str() {
+            let response_code = response_code_of(redirect);
+            status_url.query_pairs_mut().append_pair("response_code", &response_code);
+            secrets.push(response_code);
+            response_codes += 1;
+        }
+        let (_, status) = status(status_url.as_str()).await;
         assert_eq!(status["status"], if rejected { "rejected" } else { "verified" });
         secrets.push(created["transaction_id"].as_str().unwrap().to_owned());
         secrets.push(request.state.clone().unwrap());
@@ -1073,6 +1081,7 @@ async fn logs_hold_no_secrets() {
         access_key.lines().filter(|line| !line.starts_with("-----") && line.len() > 16).map(str::to_owned),
     );
     drop(node);
+    assert_eq!(response_codes, 1, "a response_code is among the secrets");
     let text = std::fs::read_to_string(&log).unwrap();
     // The log is real: debug level, JSON lines, one per request at least.
     assert!(text.lines().count() > 10, "{text}");
