@@ -12,6 +12,7 @@ use segl_credential::clock::SystemClock;
 use segl_ops::logging::LogFormat;
 use segl_verifier_service::config::{Config, Overrides};
 use segl_verifier_service::deployment;
+use segl_verifier_service::http::MetricsRoute;
 
 use crate::serve::{init_logging, runtime, shutdown_signal};
 
@@ -32,6 +33,10 @@ pub struct ServeArgs {
     /// Address to listen on [env: SEGL_VERIFIER_LISTEN] [default: 127.0.0.1:8090].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
+    /// A separate (internal) address serving only `GET /metrics` [env: SEGL_VERIFIER_METRICS_LISTEN]
+    /// [default: none, `/metrics` is served on --listen].
+    #[arg(long)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Public base URL; its host is the client_id `x509_san_dns:<host>` [env: SEGL_VERIFIER_PUBLIC_URL]
     /// [default: http://localhost:<port>].
     #[arg(long)]
@@ -74,6 +79,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         std::env::vars().filter(|(name, _)| name.starts_with("SEGL_")).collect();
     let overrides = Overrides {
         listen: args.listen,
+        metrics_listen: args.metrics_listen,
         public_url: args.public_url.clone(),
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
@@ -107,8 +113,18 @@ async fn serve_config(config: Config, api_token_env: Option<String>) -> Result<(
         (Some(path), false) => tracing::info!(path = %path.display(), "API token read from file"),
         (None, _) => tracing::info!("API token from SEGL_VERIFIER_API_TOKEN"),
     }
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("{}: {e}", config.listen))?;
+    let metrics_route =
+        if config.metrics_listen.is_some() { MetricsRoute::Separate } else { MetricsRoute::Inline };
+    let (router, registry) = deployment.observed_app(metrics_route);
+    let bind = |address: std::net::SocketAddr| async move {
+        tokio::net::TcpListener::bind(address).await.map_err(|e| format!("{address}: {e}"))
+    };
+    let listener = bind(config.listen).await?;
+    let metrics_listener = match config.metrics_listen {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let metrics_at = format!("http://{}/metrics", config.metrics_listen.unwrap_or(config.listen));
     let service = deployment.service.clone();
     let purger = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(PURGE_INTERVAL);
@@ -123,14 +139,34 @@ async fn serve_config(config: Config, api_token_env: Option<String>) -> Result<(
     });
     tracing::info!(
         listen = %config.listen,
+        metrics = %metrics_at,
         public_url = %config.public_url,
         database = %redact(&config.database_url()),
         "segl verifier ready"
     );
-    let served = axum::serve(listener, deployment.app())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string());
+    // One signal stops both listeners; each then finishes the requests it has in flight.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let main =
+        async { axum::serve(listener, router).with_graceful_shutdown(until_stopped(stopped.clone())).await };
+    let served = match metrics_listener {
+        Some(metrics_listener) => {
+            let metrics = async {
+                axum::serve(metrics_listener, segl_ops::metrics_router(registry))
+                    .with_graceful_shutdown(until_stopped(stopped.clone()))
+                    .await
+            };
+            tokio::try_join!(main, metrics).map(|_| ())
+        }
+        None => main.await,
+    }
+    .map_err(|e| e.to_string());
     purger.abort();
     if let Some(refresh) = deployment.trust_list_refresh {
         refresh.stop();

@@ -68,6 +68,11 @@ async fn start(data_dir: &Path, trust_anchor: &Path, database_url: Option<&str>)
 }
 
 async fn start_with(data_dir: &Path, args: &[String]) -> Node {
+    start_logged(data_dir, args, None).await
+}
+
+/// Starts a node; with `log`, its log (debug level, JSON lines) goes to that file.
+async fn start_logged(data_dir: &Path, args: &[String], log: Option<&Path>) -> Node {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_segl"));
     command
@@ -81,6 +86,12 @@ async fn start_with(data_dir: &Path, args: &[String]) -> Node {
         .env("SEGL_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    if let Some(log) = log {
+        command
+            .env("SEGL_LOG", "debug")
+            .env("SEGL_LOG_FORMAT", "json")
+            .stderr(std::fs::File::create(log).unwrap());
+    }
     let node = Node {
         child: command.spawn().unwrap(),
         base: format!("http://localhost:{port}"),
@@ -621,6 +632,11 @@ async fn status_lists_are_fetched_and_revoked_credentials_rejected() {
         }
     }
     server.abort();
+    // One fetch of the served list (cached for the second presentation), one failed fetch.
+    let text = metrics_text(&format!("{}/metrics", node.base)).await;
+    assert!(text.contains(r#"segl_verifier_status_list_fetches_total{result="ok"} 1"#), "{text}");
+    assert!(text.contains(r#"segl_verifier_status_list_fetches_total{result="error"} 1"#), "{text}");
+    assert!(text.contains(r#"segl_verifier_rejections_total{reason="revoked"} 1"#), "{text}");
 }
 
 fn postgres_schema() -> (String, String) {
@@ -723,6 +739,18 @@ async fn trust_list_names_the_pid_providers() {
             assert_eq!(body["reasons"][0]["code"], "untrusted_issuer", "{body}");
         }
     }
+    // The list's state is exposed as gauges.
+    let text = metrics_text(&format!("{}/metrics", node.base)).await;
+    for line in ["segl_verifier_trust_list_usable 1", "segl_verifier_trust_list_last_refresh_ok 1"] {
+        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+    }
+    for name in [
+        "segl_verifier_trust_list_last_refresh_timestamp_seconds ",
+        "segl_verifier_trust_list_next_update_timestamp_seconds ",
+        "segl_verifier_trust_list_sequence_number ",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "missing {name} in\n{text}");
+    }
 }
 
 /// The shop page's own endpoints, backed by the service: start a check, let the wallet answer,
@@ -753,7 +781,9 @@ async fn page_check(
     let request = fetch(node, &created).await;
     let vp_token = answer(world, &request);
     let form = world.answer(&request, vp_token);
-    assert_eq!(post_answer(&request, &form).await, (200, json!({})));
+    // A same-device wallet is sent back to the page itself: no check id, request id or code in
+    // the URL (the page that started the check holds its check id and keeps polling).
+    assert_eq!(post_answer(&request, &form).await, (200, json!({"redirect_uri": format!("{}/", node.base)})));
     client.get(&poll).send().await.unwrap().json().await.unwrap()
 }
 
@@ -917,4 +947,255 @@ async fn first_start_prints_the_api_token_once_and_sigterm_stops_the_service() {
     let (token, lines) = reader.join().unwrap();
     assert_eq!(token.as_deref(), Some(stored.trim()));
     assert_eq!(lines.iter().filter(|line| line.contains(stored.trim())).count(), 1, "{lines:?}");
+}
+
+async fn metrics_text(url: &str) -> String {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_verified_and_rejected_presentations_and_request_ids_are_echoed() {
+    let mut world = World::new("metrics", 15);
+    let node = world.node("node").await;
+    // One verified...
+    let created = create(&node, json!({"dcql_query": sd_jwt_query()})).await;
+    let request = fetch(&node, &created).await;
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    assert_eq!(post_answer(&request, &form).await.0, 200);
+    // ... and one rejected (wrong nonce), over direct_post; one preset left pending.
+    create(&node, json!({"preset": "age_over_18"})).await;
+    let created = create(&node, json!({"dcql_query": sd_jwt_query(), "response_mode": "direct_post"})).await;
+    let mut request = fetch(&node, &created).await;
+    request.nonce = "not-the-nonce".into();
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    assert_eq!(post_answer(&request, &form).await.0, 400);
+
+    let text = metrics_text(&format!("{}/metrics", node.base)).await;
+    for line in [
+        r#"segl_verifier_transactions_started_total{query="custom",response_mode="direct_post.jwt"} 1"#,
+        r#"segl_verifier_transactions_started_total{query="custom",response_mode="direct_post"} 1"#,
+        r#"segl_verifier_transactions_started_total{query="age_over_18",response_mode="direct_post.jwt"} 1"#,
+        r#"segl_verifier_transactions_finished_total{outcome="verified"} 1"#,
+        r#"segl_verifier_transactions_finished_total{outcome="rejected"} 1"#,
+        r#"segl_verifier_rejections_total{reason="nonce_mismatch"} 1"#,
+        r#"segl_http_requests_total{method="POST",route="/verifier/v1/responses/{request_id}",status="200"} 1"#,
+        r#"segl_http_errors_total{route="/verifier/v1/responses/{request_id}",error="invalid_request"} 1"#,
+        r#"segl_http_requests_total{method="POST",route="/verifier/v1/transactions",status="201"} 3"#,
+    ] {
+        assert!(text.contains(line), "missing {line} in\n{text}");
+    }
+    assert!(!text.contains("segl_verifier_trust_list"), "no list configured: {text}");
+    // No secret id of a path ever becomes a label.
+    assert!(!text.contains(created["transaction_id"].as_str().unwrap()));
+    assert!(text.ends_with("# EOF\n"));
+
+    let client = reqwest::Client::new();
+    let echoed = client
+        .get(format!("{}/health", node.base))
+        .header("x-request-id", "shop-req-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "shop-req-42");
+    let generated = client.get(format!("{}/health", node.base)).send().await.unwrap();
+    assert!(!generated.headers()["x-request-id"].is_empty());
+    let unauthorized = client.get(created["status_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    assert!(unauthorized.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn metrics_listen_moves_metrics_off_the_main_listener() {
+    let world = World::new("metrics-listen", 16);
+    let metrics_port = free_port();
+    let node = start_with(
+        &world.dir.join("node"),
+        &[
+            "--trust-anchor".to_owned(),
+            world.ca_file.display().to_string(),
+            "--metrics-listen".to_owned(),
+            format!("127.0.0.1:{metrics_port}"),
+        ],
+    )
+    .await;
+    let main = reqwest::get(format!("{}/metrics", node.base)).await.unwrap();
+    assert_eq!(main.status(), 404);
+    let text = metrics_text(&format!("http://127.0.0.1:{metrics_port}/metrics")).await;
+    assert!(
+        text.contains(r#"segl_http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn logs_hold_no_secrets() {
+    let mut world = World::new("log-secrets", 17);
+    let log = world.dir.join("verifier.log");
+    let args = ["--trust-anchor".to_owned(), world.ca_file.display().to_string()];
+    let node = start_logged(&world.dir.join("node"), &args, Some(&log)).await;
+    let mut secrets: Vec<String> = vec![TOKEN.to_owned()];
+    let mut response_codes = 0;
+    // A clear direct_post answer and an encrypted one, each verified and then read back; then a
+    // rejected one.
+    let bodies = [
+        json!({"dcql_query": sd_jwt_query(), "response_mode": "direct_post"}),
+        json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/back"}),
+        json!({"dcql_query": sd_jwt_query(), "response_mode": "direct_post"}),
+    ];
+    for (index, body) in bodies.into_iter().enumerate() {
+        let rejected = index == 2;
+        let created = create(&node, body).await;
+        let mut request = fetch(&node, &created).await;
+        if rejected {
+            request.nonce = "wrong-nonce-for-the-log-test".into();
+        }
+        let presentation = world.sd_jwt_presentation(&request, None);
+        let form = world.answer(&request, json!({"pid": [presentation.clone()]}));
+        let (code, answered) = post_answer(&request, &form).await;
+        assert_eq!(code, if rejected { 400 } else { 200 });
+        let mut status_url = url::Url::parse(created["status_url"].as_str().unwrap()).unwrap();
+        if let Some(redirect) = answered["redirect_uri"].as_str() {
+            let response_code = response_code_of(redirect);
+            status_url.query_pairs_mut().append_pair("response_code", &response_code);
+            secrets.push(response_code);
+            response_codes += 1;
+        }
+        let (_, status) = status(status_url.as_str()).await;
+        assert_eq!(status["status"], if rejected { "rejected" } else { "verified" });
+        secrets.push(created["transaction_id"].as_str().unwrap().to_owned());
+        secrets.push(request.state.clone().unwrap());
+        if !rejected {
+            secrets.push(request.nonce.clone());
+        }
+        // The presentation and each of its parts (issuer JWT, disclosures, KB-JWT).
+        secrets.extend(presentation.split('~').filter(|part| part.len() > 16).map(str::to_owned));
+        secrets.extend(form.iter().map(|(_, value)| value.clone()).filter(|value| value.len() > 16));
+    }
+    let access_key = std::fs::read_to_string(node.data_dir.join("access-key.pem")).unwrap();
+    secrets.extend(
+        access_key.lines().filter(|line| !line.starts_with("-----") && line.len() > 16).map(str::to_owned),
+    );
+    drop(node);
+    assert_eq!(response_codes, 1, "a response_code is among the secrets");
+    let text = std::fs::read_to_string(&log).unwrap();
+    // The log is real: debug level, JSON lines, one per request at least.
+    assert!(text.lines().count() > 10, "{text}");
+    assert!(text.lines().all(|line| serde_json::from_str::<Value>(line).is_ok()), "{text}");
+    assert!(text.contains("request finished") && text.contains("transaction finished"), "{text}");
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "the log holds a secret ({secret}):\n{text}");
+    }
+}
+
+/// Creates a transaction with `redirect_uri`, answers it with a valid presentation and returns
+/// (the created transaction, the `redirect_uri` answered to the wallet).
+async fn same_device_answer(world: &mut World, node: &Node) -> (Value, String) {
+    let body = json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/done?order=7"});
+    let created = create(node, body).await;
+    // Before the wallet answers there is no code yet, and nothing to protect.
+    assert_eq!(status(created["status_url"].as_str().unwrap()).await.1["status"], "pending");
+    let request = fetch(node, &created).await;
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    let (code, body) = post_answer(&request, &form).await;
+    assert_eq!(code, 200, "{body}");
+    let redirect = body["redirect_uri"].as_str().unwrap().to_owned();
+    (created, redirect)
+}
+
+fn response_code_of(redirect: &str) -> String {
+    let url = url::Url::parse(redirect).unwrap();
+    url.fragment().unwrap().strip_prefix("response_code=").unwrap().to_owned()
+}
+
+async fn status_with_code(created: &Value, code: Option<&str>) -> (u16, Value) {
+    let mut url = url::Url::parse(created["status_url"].as_str().unwrap()).unwrap();
+    if let Some(code) = code {
+        url.query_pairs_mut().append_pair("response_code", code);
+    }
+    status(url.as_str()).await
+}
+
+#[tokio::test]
+async fn same_device_redirect_carries_a_response_code_that_releases_the_outcome() {
+    let mut world = World::new("same-device", 18);
+    let node = world.node("node").await;
+    let (created, redirect) = same_device_answer(&mut world, &node).await;
+    assert!(redirect.starts_with("https://shop.example/done?order=7#response_code="), "{redirect}");
+    let code = response_code_of(&redirect);
+    assert!(code.len() >= 43, "at least 256 bits: {code}");
+    // The wallet-visible URL holds neither the secret transaction id nor the request id.
+    assert!(!redirect.contains(created["transaction_id"].as_str().unwrap()));
+    let (status_code, body) = status_with_code(&created, Some(&code)).await;
+    assert_eq!(status_code, 200);
+    assert_pid_claims(&body);
+    // Each transaction gets its own code.
+    let (_, other) = same_device_answer(&mut world, &node).await;
+    assert_ne!(response_code_of(&other), code);
+}
+
+#[tokio::test]
+async fn rejects_wrong_or_missing_response_code() {
+    let mut world = World::new("response-code", 19);
+    let node = world.node("node").await;
+    let (created, redirect) = same_device_answer(&mut world, &node).await;
+    let (_, other_redirect) = same_device_answer(&mut world, &node).await;
+    let code = response_code_of(&redirect);
+    for wrong in [None, Some(""), Some("x"), Some(&response_code_of(&other_redirect)[..]), Some(&code[1..])] {
+        let (status_code, body) = status_with_code(&created, wrong).await;
+        assert_eq!(status_code, 400, "{wrong:?}: {body}");
+        assert_eq!(body["error"], "invalid_request");
+        assert!(body.get("claims").is_none(), "{body}");
+    }
+    // The right code still works after wrong attempts.
+    assert_eq!(status_with_code(&created, Some(&code)).await.0, 200);
+}
+
+#[tokio::test]
+async fn rejects_redirect_uris_that_are_not_https_or_carry_a_fragment() {
+    let world = World::new("redirect-uri", 20);
+    let node = world.node("node").await;
+    let client = reqwest::Client::new();
+    for bad in [
+        "http://shop.example/done",
+        "https://shop.example/done#x",
+        "https://user:pw@shop.example/done",
+        "javascript:alert(1)",
+        "/relative",
+    ] {
+        let response = client
+            .post(format!("{}/verifier/v1/transactions", node.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"preset": "age_over_18", "redirect_uri": bad}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+    create(&node, json!({"preset": "age_over_18", "redirect_uri": "http://127.0.0.1:9/back"})).await;
+}
+
+#[tokio::test]
+async fn a_rejected_same_device_presentation_gets_no_redirect() {
+    let mut world = World::new("same-device-rejected", 21);
+    let node = world.node("node").await;
+    let body = json!({"dcql_query": sd_jwt_query(), "redirect_uri": "https://shop.example/done"});
+    let created = create(&node, body).await;
+    let mut request = fetch(&node, &created).await;
+    request.nonce = "not-the-nonce".into();
+    let presentation = world.sd_jwt_presentation(&request, None);
+    let form = world.answer(&request, json!({"pid": [presentation]}));
+    let (code, body) = post_answer(&request, &form).await;
+    assert_eq!(code, 400);
+    assert!(body.get("redirect_uri").is_none(), "{body}");
+    // No code left the service, so the (claim-free) refusal is readable without one.
+    let (status_code, body) = status_with_code(&created, None).await;
+    assert_eq!(status_code, 200);
+    assert_eq!(body["status"], "rejected");
 }

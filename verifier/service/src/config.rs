@@ -1,6 +1,10 @@
 //! The verifier deployment's settings: defaults < TOML file (`--config`) < `SEGL_VERIFIER_*`
 //! environment < command-line options. Unknown keys and unknown `SEGL_VERIFIER_*` variables are
 //! refused, so a typo cannot silently fall back to a default.
+//!
+//! `metrics_listen` (`SEGL_VERIFIER_METRICS_LISTEN`, `--metrics-listen`), like the issuer's:
+//! absent, `GET /metrics` is served on `listen`; set, it is served only on that (internal)
+//! address and no longer on `listen`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +21,7 @@ pub const DEFAULT_DATA_DIR: &str = "./segl-verifier-data";
 /// The environment variables the verifier reads (besides `SEGL_LOG`).
 pub const ENV_VARS: &[&str] = &[
     "SEGL_VERIFIER_LISTEN",
+    "SEGL_VERIFIER_METRICS_LISTEN",
     "SEGL_VERIFIER_PUBLIC_URL",
     "SEGL_VERIFIER_DATA_DIR",
     "SEGL_VERIFIER_DATABASE_URL",
@@ -45,6 +50,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
@@ -61,6 +67,8 @@ struct FileConfig {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<SocketAddr>,
+    /// `--metrics-listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `--public-url`.
     pub public_url: Option<String>,
     /// `--data-dir`.
@@ -80,6 +88,9 @@ pub struct Overrides {
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// A separate socket address serving only `GET /metrics` (Prometheus), e.g. an internal
+    /// interface. Absent: `/metrics` is served on `listen`; present: only there.
+    pub metrics_listen: Option<SocketAddr>,
     /// The public base URL (wallets reach the service there; its host is the client_id).
     pub public_url: String,
     /// Keys, certificates, token, SQLite database.
@@ -131,6 +142,20 @@ impl Config {
         let default_listen: SocketAddr =
             DEFAULT_LISTEN.parse().map_err(|e| ConfigError::Invalid(format!("{e}")))?;
         let listen = overrides.listen.or(env_listen).or(from_file.listen).unwrap_or(default_listen);
+        let env_metrics_listen = env
+            .get("SEGL_VERIFIER_METRICS_LISTEN")
+            .map(|text| {
+                text.trim().parse().map_err(|e| {
+                    ConfigError::Invalid(format!("SEGL_VERIFIER_METRICS_LISTEN: not a socket address: {e}"))
+                })
+            })
+            .transpose()?;
+        let metrics_listen = overrides.metrics_listen.or(env_metrics_listen).or(from_file.metrics_listen);
+        if metrics_listen == Some(listen) {
+            return Err(ConfigError::Invalid(
+                "metrics_listen must differ from listen (omit it to serve /metrics on listen)".into(),
+            ));
+        }
         let public_url = overrides
             .public_url
             .clone()
@@ -170,6 +195,7 @@ impl Config {
         }
         Ok(Config {
             listen,
+            metrics_listen,
             public_url: public_url.trim_end_matches('/').to_owned(),
             data_dir,
             database_url,
@@ -229,6 +255,27 @@ mod tests {
         let env = BTreeMap::from([("SEGL_VERIFIER_PUBLIC_URL".to_owned(), "https://v.example/".to_owned())]);
         let config = Config::load(None, &env, &Overrides::default()).unwrap();
         assert_eq!(config.public_url, "https://v.example");
+        assert_eq!(config.metrics_listen, None);
+    }
+
+    #[test]
+    fn metrics_listen_from_env_or_option() {
+        let env = BTreeMap::from([("SEGL_VERIFIER_METRICS_LISTEN".to_owned(), "127.0.0.1:9100".to_owned())]);
+        let config = Config::load(None, &env, &Overrides::default()).unwrap();
+        assert_eq!(config.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        let overrides =
+            Overrides { metrics_listen: Some("127.0.0.1:9200".parse().unwrap()), ..Default::default() };
+        let config = Config::load(None, &env, &overrides).unwrap();
+        assert_eq!(config.metrics_listen, Some("127.0.0.1:9200".parse().unwrap()));
+    }
+
+    #[test]
+    fn rejects_metrics_listen_equal_to_listen() {
+        let overrides =
+            Overrides { metrics_listen: Some(DEFAULT_LISTEN.parse().unwrap()), ..Default::default() };
+        assert!(Config::load(None, &BTreeMap::new(), &overrides).is_err());
+        let env = BTreeMap::from([("SEGL_VERIFIER_METRICS_LISTEN".to_owned(), "nope".to_owned())]);
+        assert!(Config::load(None, &env, &Overrides::default()).is_err());
     }
 
     #[test]

@@ -34,9 +34,18 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// The HTTP application.
+    /// The HTTP application (without the operations layer).
     pub fn app(&self) -> axum::Router {
         crate::http::app(self.service.clone(), self.page.clone())
+    }
+
+    /// The HTTP application with request ids, request logs and metrics (see
+    /// [`crate::http::observed_app`]), and the metrics registry.
+    pub fn observed_app(
+        &self,
+        metrics: crate::http::MetricsRoute,
+    ) -> (axum::Router, Arc<segl_ops::Registry>) {
+        crate::http::observed_app(self.service.clone(), self.page.clone(), metrics)
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! - [`store`]: transactions in SQLite or PostgreSQL, completed exactly once.
 //! - [`service`]: the use cases (start, request object, finish, status) over the flow API.
-//! - [`http`]: the axum application.
+//! - [`http`]: the axum application; [`metrics`]: its Prometheus counters.
 //! - [`bootstrap`]: the development access certificate and the API token in the data dir.
 //! - [`status`], [`trust`]: status lists fetched over HTTP; trust anchors.
 //! - [`page`]: the shop's age-check page, backed by [`page_backend`].
@@ -14,6 +14,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod deployment;
 pub mod http;
+pub mod metrics;
 pub mod page;
 pub mod page_backend;
 pub mod service;

@@ -16,7 +16,9 @@ use segl_verifier::request::{
 use segl_verifier::response::{DoctypeAliases, VerifyContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
 
+use crate::metrics::VerifierMetrics;
 use crate::status::HttpStatusLists;
 use crate::store::{
     AnyStore, FinalState, NewTransaction, StoreError, StoredTransaction, TransactionKey, TransactionState,
@@ -54,6 +56,10 @@ pub enum ServiceError {
     /// The wallet's presentation was refused; the transaction is now rejected (400).
     #[error("the presentation was rejected: {0}")]
     Rejected(String),
+    /// The transaction was answered with a `response_code` and the status request did not
+    /// carry it (400).
+    #[error("the response_code is missing or wrong")]
+    ResponseCode,
     /// Something on the service's side failed (500; the detail is logged, not shown).
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,6 +87,41 @@ pub struct CreateTransaction {
     /// `get` (default) or `post`.
     #[serde(default)]
     pub request_uri_method: Option<String>,
+    /// Where a same-device wallet sends the user after a `200` answer (OpenID4VP 1.0 §8.2):
+    /// `https` (or `http` on a loopback host), without a fragment. The service appends
+    /// `#response_code=<fresh code>`, and the status URL then releases the outcome only with
+    /// `?response_code=<that code>`.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// The longest `redirect_uri` accepted.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Where the wallet sends the user back after its answer, kept with the pending transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ReturnTo {
+    /// The URL answered as `redirect_uri`.
+    redirect_uri: String,
+    /// Whether a fresh `response_code` is appended (and then required by the status URL).
+    with_code: bool,
+}
+
+/// What the store keeps as a pending transaction's body: the flow's transaction plus the
+/// service's own settings (a body without them, as older nodes wrote, reads the same).
+#[derive(Serialize, Deserialize)]
+struct StoredBody {
+    #[serde(flatten)]
+    transaction: Transaction,
+    #[serde(default, rename = "segl_return_to", skip_serializing_if = "Option::is_none")]
+    return_to: Option<ReturnTo>,
+}
+
+/// The wallet's answer to a `200` response: where to send the user next, if anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Responded {
+    /// The `redirect_uri` to answer (OpenID4VP 1.0 §8.2), when the transaction has one.
+    pub redirect_uri: Option<String>,
 }
 
 /// `201` answer of `POST /verifier/v1/transactions`.
@@ -113,6 +154,10 @@ struct StoredOutcome {
     summary: OutcomeSummary,
     #[serde(default)]
     age_over_18: Option<bool>,
+    /// SHA-256 (hex) of the `response_code` handed to the wallet, when one was: the status URL
+    /// then requires the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    response_code_sha256: Option<String>,
 }
 
 /// The service: configuration, identity, trust and store shared by all requests.
@@ -126,6 +171,7 @@ pub struct VerifierService {
     clock: Arc<dyn Clock>,
     lifetime: i64,
     retention: i64,
+    metrics: VerifierMetrics,
 }
 
 impl std::fmt::Debug for VerifierService {
@@ -167,6 +213,7 @@ impl VerifierService {
             identity: parts.identity,
             public_url: parts.public_url.trim_end_matches('/').to_owned(),
             trust: parts.trust,
+            metrics: parts.status_lists.metrics().clone(),
             status_lists: parts.status_lists,
             api_token: parts.api_token,
             clock: parts.clock,
@@ -178,6 +225,16 @@ impl VerifierService {
     /// The store (for `/health` and purging).
     pub fn store(&self) -> &AnyStore {
         &self.store
+    }
+
+    /// The verifier's metrics (register them with [`VerifierMetrics::register`]).
+    pub fn metrics(&self) -> &VerifierMetrics {
+        &self.metrics
+    }
+
+    /// The trust in force (for the trust list metrics).
+    pub fn trust(&self) -> &Arc<Trust> {
+        &self.trust
     }
 
     /// The API token check.
@@ -196,14 +253,15 @@ impl VerifierService {
 
     /// Starts a redirect transaction for the shop's backend.
     pub async fn create(&self, request: CreateTransaction) -> Result<TransactionCreated, ServiceError> {
-        let query = match (request.dcql_query, request.preset.as_deref()) {
+        let (query, query_label) = match (request.dcql_query, request.preset.as_deref()) {
             (Some(query), None) => {
                 let text =
                     serde_json::to_string(&query).map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
-                segl_verifier::request::DcqlQuery::parse(&text)
-                    .map_err(|e| ServiceError::InvalidQuery(e.to_string()))?
+                let query = segl_verifier::request::DcqlQuery::parse(&text)
+                    .map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
+                (query, "custom")
             }
-            (None, Some(preset)) => preset_query(preset)?,
+            (None, Some(preset)) => (preset_query(preset)?, preset_label(preset)),
             (None, None) => {
                 return Err(ServiceError::InvalidRequest("`dcql_query` or `preset` is required".into()));
             }
@@ -231,15 +289,25 @@ impl VerifierService {
                 ));
             }
         };
-        let (created, _) = self.start_redirect(query, response_mode, request_uri_method).await?;
+        let return_to = request
+            .redirect_uri
+            .as_deref()
+            .map(|uri| {
+                check_redirect_uri(uri).map(|()| ReturnTo { redirect_uri: uri.to_owned(), with_code: true })
+            })
+            .transpose()?;
+        let (created, _) =
+            self.start_redirect(query, query_label, response_mode, request_uri_method, return_to).await?;
         Ok(created)
     }
 
     async fn start_redirect(
         &self,
         query: ValidatedDcqlQuery,
+        query_label: &'static str,
         response_mode: ResponseMode,
         request_uri_method: RequestUriMethod,
+        return_to: Option<ReturnTo>,
     ) -> Result<(TransactionCreated, Transaction), ServiceError> {
         let ids = TransactionIds::generate(&mut OsRng);
         let request_uri = self.url(&format!("/requests/{}", ids.request_id));
@@ -250,7 +318,8 @@ impl VerifierService {
         options.lifetime_seconds = self.lifetime;
         let started = flow::start(&self.identity, ids, options, &mut OsRng, self.clock.as_ref())
             .map_err(|e| ServiceError::Internal(format!("start: {e}")))?;
-        self.insert(&started.transaction).await?;
+        self.insert(&started.transaction, return_to).await?;
+        self.metrics.started(query_label, response_mode.as_str());
         let transaction_id = started.transaction.transaction_id().to_owned();
         let created = TransactionCreated {
             status_url: self.url(&format!("/transactions/{transaction_id}")),
@@ -261,8 +330,12 @@ impl VerifierService {
         Ok((created, started.transaction))
     }
 
-    async fn insert(&self, transaction: &Transaction) -> Result<(), ServiceError> {
-        let body = serde_json::to_string(transaction)
+    async fn insert(
+        &self,
+        transaction: &Transaction,
+        return_to: Option<ReturnTo>,
+    ) -> Result<(), ServiceError> {
+        let body = serde_json::to_string(&StoredBody { transaction: transaction.clone(), return_to })
             .map_err(|e| ServiceError::Internal(format!("transaction not serialisable: {e}")))?;
         self.store
             .insert(&NewTransaction {
@@ -281,15 +354,30 @@ impl VerifierService {
         Ok(())
     }
 
-    /// The outcome of a transaction, by its secret id.
-    pub async fn status(&self, transaction_id: &str) -> Result<TransactionStatus, ServiceError> {
+    /// The outcome of a transaction, by its secret id. When a `response_code` was handed to the
+    /// wallet (the transaction was created with a `redirect_uri`), the outcome is released only
+    /// with that code: [`ServiceError::ResponseCode`] otherwise.
+    pub async fn status(
+        &self,
+        transaction_id: &str,
+        response_code: Option<&str>,
+    ) -> Result<TransactionStatus, ServiceError> {
         let stored = self.load(TransactionKey::TransactionId(transaction_id)).await?;
         let outcome = self.settle_expired(TransactionKey::TransactionId(transaction_id), stored).await?;
         Ok(match outcome {
             None => {
                 TransactionStatus { status: "pending".into(), claims: Default::default(), reasons: vec![] }
             }
-            Some(outcome) => status_view(&outcome.summary),
+            Some(outcome) => {
+                if let Some(expected) = &outcome.response_code_sha256 {
+                    let presented = response_code.map(response_code_digest).unwrap_or_default();
+                    let matches: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
+                    if !matches {
+                        return Err(ServiceError::ResponseCode);
+                    }
+                }
+                status_view(&outcome.summary)
+            }
         })
     }
 
@@ -326,8 +414,11 @@ impl VerifierService {
                 }],
             },
             age_over_18: None,
+            response_code_sha256: None,
         };
-        let _ = self.store.complete(key, FinalState::Rejected, &to_json(&expired)?, now).await?;
+        if self.store.complete(key, FinalState::Rejected, &to_json(&expired)?, now).await? {
+            self.metrics.expired(segl_verifier::response::Reason::TransactionExpired.code());
+        }
         // Whoever completed it (this call or a wallet just before), read the stored outcome.
         let stored = self.load(key).await?;
         stored_outcome(&stored).map(Some)
@@ -362,14 +453,14 @@ impl VerifierService {
         self: &Arc<Self>,
         request_id: &str,
         form: Vec<(String, String)>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Responded, ServiceError> {
         let key = TransactionKey::RequestId(request_id);
         let stored = self.load(key).await?;
         if stored.state != TransactionState::Pending {
             tracing::info!(request_id, "refused a response to a finished transaction");
             return Err(ServiceError::AlreadyFinished);
         }
-        let transaction = parse_body(&stored)?;
+        let StoredBody { transaction, return_to } = parse_stored_body(&stored)?;
         if !matches!(transaction.kind(), flow::TransactionKind::Redirect { .. }) {
             return Err(ServiceError::NotFound);
         }
@@ -377,10 +468,23 @@ impl VerifierService {
             WalletAnswer::from_form(&form).map_err(|e| ServiceError::InvalidRequest(e.to_string()))?;
         let outcome =
             self.verify(move |context, now| flow::finish(&transaction, answer, context, now)).await?;
-        self.complete(key, &outcome).await?;
+        // A refused presentation is answered with an error, so no code ever leaves: the
+        // outcome (which then holds no claims) stays readable without one.
+        let redirect = match (&outcome, return_to) {
+            (Outcome::Rejected(_), _) | (_, None) => None,
+            (_, Some(ReturnTo { redirect_uri, with_code: false })) => Some((redirect_uri, None)),
+            (_, Some(ReturnTo { redirect_uri, with_code: true })) => {
+                let code = new_response_code();
+                Some((format!("{redirect_uri}#response_code={code}"), Some(response_code_digest(&code))))
+            }
+        };
+        let code_digest = redirect.as_ref().and_then(|(_, digest)| digest.clone());
+        self.complete(key, &outcome, code_digest).await?;
         match &outcome {
             Outcome::Rejected(_) => Err(ServiceError::Rejected(outcome.codes().join(", "))),
-            Outcome::Verified(_) | Outcome::WalletError { .. } => Ok(()),
+            Outcome::Verified(_) | Outcome::WalletError { .. } => {
+                Ok(Responded { redirect_uri: redirect.map(|(uri, _)| uri) })
+            }
         }
     }
 
@@ -408,14 +512,24 @@ impl VerifierService {
     }
 
     /// Stores the outcome exactly once.
-    async fn complete(&self, key: TransactionKey<'_>, outcome: &Outcome) -> Result<(), ServiceError> {
+    async fn complete(
+        &self,
+        key: TransactionKey<'_>,
+        outcome: &Outcome,
+        response_code_sha256: Option<String>,
+    ) -> Result<(), ServiceError> {
         let state = if outcome.is_verified() { FinalState::Verified } else { FinalState::Rejected };
-        let stored = StoredOutcome { summary: outcome.summary(), age_over_18: outcome.age_over_18() };
+        let stored = StoredOutcome {
+            summary: outcome.summary(),
+            age_over_18: outcome.age_over_18(),
+            response_code_sha256,
+        };
         let now = self.clock.now();
         if !self.store.complete(key, state, &to_json(&stored)?, now).await? {
             // Another response to the same transaction won the race.
             return Err(ServiceError::AlreadyFinished);
         }
+        self.metrics.finished(outcome);
         let request_id = match key {
             TransactionKey::RequestId(id) => id,
             TransactionKey::TransactionId(_) => "-",
@@ -424,11 +538,21 @@ impl VerifierService {
         Ok(())
     }
 
-    /// Starts an age-over-18 check for the page (redirect flow, `direct_post.jwt`).
+    /// Starts an age-over-18 check for the page (redirect flow, `direct_post.jwt`). A
+    /// same-device wallet is sent back to the page itself (`{public_url}/`), with no id or code
+    /// in the URL: the page that started the check holds its secret check id and keeps polling.
     pub async fn start_age_check(&self) -> Result<TransactionCreated, ServiceError> {
         let query = preset_query("age_over_18")?;
-        let (created, _) =
-            self.start_redirect(query, ResponseMode::DirectPostJwt, RequestUriMethod::Get).await?;
+        let return_to = ReturnTo { redirect_uri: format!("{}/", self.public_url), with_code: false };
+        let (created, _) = self
+            .start_redirect(
+                query,
+                "age_over_18",
+                ResponseMode::DirectPostJwt,
+                RequestUriMethod::Get,
+                Some(return_to),
+            )
+            .await?;
         Ok(created)
     }
 
@@ -445,7 +569,8 @@ impl VerifierService {
         let (request, transaction) =
             flow::start_dc_api(&self.identity, ids, options, &mut OsRng, self.clock.as_ref())
                 .map_err(|e| ServiceError::Internal(format!("start DC API: {e}")))?;
-        self.insert(&transaction).await?;
+        self.insert(&transaction, None).await?;
+        self.metrics.started("age_over_18", "dc_api.jwt");
         let request = serde_json::to_value(&request).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok((transaction.transaction_id().to_owned(), request))
     }
@@ -470,7 +595,7 @@ impl VerifierService {
         let outcome = self
             .verify(move |context, now| flow::finish_dc_api(&transaction, &data, &origin, context, now))
             .await?;
-        self.complete(key, &outcome).await?;
+        self.complete(key, &outcome, None).await?;
         Ok(if outcome.is_verified() { Some(outcome.age_over_18().unwrap_or(false)) } else { None })
     }
 
@@ -501,6 +626,15 @@ fn preset_query(name: &str) -> Result<ValidatedDcqlQuery, ServiceError> {
     .map_err(|e| ServiceError::Internal(format!("preset {name}: {e}")))
 }
 
+/// The metrics label of a preset name [`preset_query`] accepted.
+fn preset_label(name: &str) -> &'static str {
+    match name {
+        "age_over_18" => "age_over_18",
+        "pid_core" => "pid_core",
+        _ => "other",
+    }
+}
+
 /// Ids the flow generates have one shape: anything else is unknown without a lookup.
 fn well_formed(key: TransactionKey<'_>) -> bool {
     match key {
@@ -511,8 +645,45 @@ fn well_formed(key: TransactionKey<'_>) -> bool {
 }
 
 fn parse_body(stored: &StoredTransaction) -> Result<Transaction, ServiceError> {
+    parse_stored_body(stored).map(|body| body.transaction)
+}
+
+fn parse_stored_body(stored: &StoredTransaction) -> Result<StoredBody, ServiceError> {
     let body = stored.body.as_deref().ok_or(ServiceError::AlreadyFinished)?;
     serde_json::from_str(body).map_err(|e| ServiceError::Internal(format!("stored transaction: {e}")))
+}
+
+/// A `redirect_uri` the shop's backend may ask for: an absolute `https` URL (`http` only on a
+/// loopback host), no fragment (the service adds `#response_code=`), no credentials.
+fn check_redirect_uri(text: &str) -> Result<(), ServiceError> {
+    let bad = |why: &str| ServiceError::InvalidRequest(format!("`redirect_uri` {why}"));
+    if text.len() > MAX_REDIRECT_URI_LEN {
+        return Err(bad("is too long"));
+    }
+    let url = url::Url::parse(text).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && crate::status::is_loopback(&url));
+    if !scheme_ok {
+        return Err(bad("must be https (http only on a loopback host)"));
+    }
+    if url.fragment().is_some() {
+        return Err(bad("must not have a fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(())
+}
+
+/// A fresh `response_code`: 256 random bits, base64url.
+fn new_response_code() -> String {
+    let mut bytes = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut bytes);
+    segl_credential::jose::base64url_encode(bytes)
+}
+
+/// SHA-256 (hex) of a response code: what the store keeps.
+fn response_code_digest(code: &str) -> String {
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, code.as_bytes()).as_ref())
 }
 
 fn stored_outcome(stored: &StoredTransaction) -> Result<StoredOutcome, ServiceError> {

@@ -12,6 +12,7 @@
 //! Fetches are hostile input: `https` only (plain `http` only to a loopback host, for local
 //! development), a timeout, a response size cap, and no redirects.
 
+use crate::metrics::VerifierMetrics;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub struct HttpStatusLists {
     anchors: Arc<dyn StatusAnchors>,
     clock: Arc<dyn Clock>,
     handle: Handle,
+    metrics: VerifierMetrics,
 }
 
 impl std::fmt::Debug for HttpStatusLists {
@@ -68,7 +70,14 @@ impl HttpStatusLists {
             anchors,
             clock,
             handle,
+            metrics: VerifierMetrics::default(),
         })
+    }
+
+    /// The verifier's metrics, where fetches are counted (the service counts its transactions
+    /// in the same families).
+    pub fn metrics(&self) -> &VerifierMetrics {
+        &self.metrics
     }
 
     fn cached(
@@ -149,7 +158,9 @@ impl StatusListLookup for HttpStatusLists {
         if let Some(answer) = self.cached(reference, now) {
             return answer;
         }
-        self.handle.block_on(self.fetch(&reference.uri))?;
+        let fetched = self.handle.block_on(self.fetch(&reference.uri));
+        self.metrics.status_list_fetch(fetched.is_ok());
+        fetched?;
         self.cached(reference, now)
             .unwrap_or_else(|| Err(StatusLookupError::Unavailable { uri: reference.uri.clone() }))
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use segl_credential::x509::TrustAnchors;
 use segl_trust_list::lote::{AcceptedLote, service_types};
-use segl_trust_list::watch::TrustListWatcher;
+use segl_trust_list::watch::{TrustListWatcher, WatchStatus};
 
 use crate::status::StatusAnchors;
 
@@ -70,6 +70,14 @@ impl Trust {
     /// Anchors from a trust list, plus the PEM bundles of `extra` for every credential type.
     pub fn from_list(watcher: TrustListWatcher, extra: Vec<String>) -> Self {
         Self { source: Source::List { watcher, extra, cache: Mutex::new(None) } }
+    }
+
+    /// The trust list watcher's state (`None` with fixed anchors): for the metrics.
+    pub fn list_status(&self) -> Option<WatchStatus> {
+        match &self.source {
+            Source::Static(_) => None,
+            Source::List { watcher, .. } => Some(watcher.status()),
+        }
     }
 
     /// The anchors in force now.

@@ -107,8 +107,23 @@ enum Outcome {
 
 /// Whether `claim` is answered in `claims`, and with an accepted value (§6.4.1: "If values is
 /// provided, the claim value MUST match one of the values").
+///
+/// An empty array does not answer a claim. A wallet may disclose an SD-JWT array claim (say
+/// `nationalities`) while withholding every selectively disclosable element; the processed
+/// claims then hold `[]` (RFC 9901 §7.1 removes undisclosed elements), a container that says
+/// nothing about the holder. OpenID4VP 1.0 §7.1 makes an empty selection an error (so
+/// `["nationalities", null]` over `[]` selects nothing), and a query for `["nationalities"]` asks
+/// for the claim's value, not for the presence of its container: both are treated as the claim
+/// missing (`missing_claim`). The verifier cannot tell such an array from one issued empty, and
+/// for the relying party both carry no value, so an issued `[]` is treated the same.
 fn evaluate(claim: &ClaimQuery, claims: &Map<String, Value>) -> Outcome {
-    let mut found: Vec<Value> = claim.path.select(claims).into_iter().cloned().collect();
+    let mut found: Vec<Value> = claim
+        .path
+        .select(claims)
+        .into_iter()
+        .filter(|value| !matches!(value, Value::Array(elements) if elements.is_empty()))
+        .cloned()
+        .collect();
     if found.is_empty() {
         match infer_age(&claim.path, claims) {
             Some(over) => found.push(Value::Bool(over)),

@@ -759,3 +759,51 @@ fn reasons_serialize_as_their_codes() {
     assert_eq!(serde_json::to_value(Reason::NonceMismatch).unwrap(), json!("nonce_mismatch"));
     assert_eq!(Reason::WrongSessionTranscript.code(), "wrong_session_transcript");
 }
+
+/// An array claim disclosed with every selectively disclosable element withheld comes out as
+/// `[]`: that does not answer a query for the claim (see `claims::evaluate`), for the array path
+/// or its elements, while the same array with one element disclosed does.
+#[test]
+fn rejects_array_claim_with_every_element_withheld_as_missing() {
+    use segl_credential::sd_jwt::PathElement;
+    let mut f = fixture();
+    let claims: Map<String, Value> =
+        json!({"nationalities": ["DK", "SE"], "family_name": "Jensen"}).as_object().cloned().unwrap();
+    let element =
+        |index| ClaimPath::new(vec![PathElement::Key("nationalities".into()), PathElement::Index(index)]);
+    let policy = DisclosurePolicy::new([ClaimPath::keys(["nationalities"]), element(0), element(1)]).unwrap();
+    let vc = VcClaims { vct: PID_VCT, ..VcClaims::default() };
+    let credential =
+        sd_jwt::issue_vc(&vc, claims, &policy, &IssueOptions::default(), &f.pki.issuer_signer, &mut f.rng)
+            .unwrap();
+    let one = sd_jwt::present(&credential, &[element(0)], None).unwrap();
+    // The same presentation without the element's disclosure: only the container's (a
+    // disclosure of three entries: salt, name, value) is kept.
+    let container_only = {
+        let parts: Vec<&str> = one.trim_end_matches('~').split('~').collect();
+        let kept = parts[1..].iter().filter(|encoded| {
+            let json = segl_credential::jose::base64url_decode(encoded).unwrap();
+            serde_json::from_slice::<Vec<Value>>(&json).unwrap().len() == 3
+        });
+        let mut text = parts[0].to_owned();
+        for disclosure in kept {
+            text.push('~');
+            text.push_str(disclosure);
+        }
+        text.push('~');
+        text
+    };
+    assert_eq!(container_only.matches('~').count(), 2, "{container_only}");
+    for path in [vec![json!("nationalities")], vec![json!("nationalities"), Value::Null]] {
+        let query = crate::request::DcqlQuery::parse(
+            &json!({"credentials": [{"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": [PID_VCT]},
+                "require_cryptographic_holder_binding": false, "claims": [{"path": path}]}]})
+            .to_string(),
+        )
+        .unwrap();
+        let result = verify_vp_token(&token("pid", &[&container_only]), &query, &binding(), &f.context());
+        assert_eq!(reason(result), Reason::MissingClaim, "{path:?}");
+        let verified = verify_vp_token(&token("pid", &[&one]), &query, &binding(), &f.context()).unwrap();
+        assert_eq!(verified.credentials["pid"][0].claims["nationalities"], json!(["DK"]), "{path:?}");
+    }
+}

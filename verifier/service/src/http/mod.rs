@@ -4,20 +4,19 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Path, State};
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use segl_verifier::flow::{MAX_FORM_VALUE_LEN, REQUEST_OBJECT_CONTENT_TYPE};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tower_http::trace::TraceLayer;
 
 use crate::page::{self, PageConfig};
-use crate::service::{API_PREFIX, CreateTransaction, ServiceError, VerifierService};
+use crate::service::{CreateTransaction, ServiceError, VerifierService};
 use crate::store::TransactionStore as _;
 
 /// The largest shop-backend request body (a DCQL query).
@@ -55,6 +54,8 @@ impl IntoResponse for ApiError {
         let mut response =
             (self.status, Json(json!({"error": self.error, "error_description": self.description})))
                 .into_response();
+        // For `segl_http_errors_total{error}`.
+        response.extensions_mut().insert(segl_ops::ErrorLabel(self.error));
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -78,6 +79,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::AlreadyFinished => bad("the transaction was already finished".into()),
             ServiceError::Expired => bad("the transaction expired".into()),
             ServiceError::Rejected(codes) => bad(format!("the presentation was rejected: {codes}")),
+            ServiceError::ResponseCode => {
+                bad("the transaction was answered with a response_code: give it as `?response_code=`".into())
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!("{detail}");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the verifier failed")
@@ -125,34 +129,82 @@ impl FromRequestParts<Arc<VerifierService>> for Authorized {
     }
 }
 
-/// The whole application: the API under [`API_PREFIX`], `/health`, and the page at `/`.
+/// `POST`: start a transaction (shop backend).
+pub const ROUTE_TRANSACTIONS: &str = "/verifier/v1/transactions";
+/// `GET`: a transaction's outcome (shop backend).
+pub const ROUTE_TRANSACTION: &str = "/verifier/v1/transactions/{transaction_id}";
+/// `GET`/`POST`: a request object (wallet).
+pub const ROUTE_REQUEST: &str = "/verifier/v1/requests/{request_id}";
+/// `POST`: a wallet's response.
+pub const ROUTE_RESPONSE: &str = "/verifier/v1/responses/{request_id}";
+
+/// Every route template the service answers (its API, `/health` and the page's), the label set
+/// of the HTTP metrics.
+pub const ROUTE_TEMPLATES: &[&str] = &[
+    ROUTE_TRANSACTIONS,
+    ROUTE_TRANSACTION,
+    ROUTE_REQUEST,
+    ROUTE_RESPONSE,
+    "/health",
+    "/",
+    "/assets/age-check.css",
+    "/assets/age-check.js",
+    "/age-check",
+    "/age-check/dc-api",
+    "/age-check/dc-api/{check_id}",
+    "/age-check/{check_id}",
+];
+
+/// The whole application: the API under [`API_PREFIX`](crate::service::API_PREFIX), `/health`, and the page at `/`.
 pub fn app(service: Arc<VerifierService>, page: PageConfig) -> Router {
     let api = Router::new()
+        .route(ROUTE_TRANSACTIONS, post(create_transaction).layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES)))
+        .route(ROUTE_TRANSACTION, get(transaction_status))
         .route(
-            &format!("{API_PREFIX}/transactions"),
-            post(create_transaction).layer(DefaultBodyLimit::max(MAX_API_BODY_BYTES)),
-        )
-        .route(&format!("{API_PREFIX}/transactions/{{transaction_id}}"), get(transaction_status))
-        .route(
-            &format!("{API_PREFIX}/requests/{{request_id}}"),
+            ROUTE_REQUEST,
             get(request_object_get)
                 .post(request_object_post)
                 .layer(DefaultBodyLimit::max(MAX_REQUEST_POST_BYTES)),
         )
-        .route(
-            &format!("{API_PREFIX}/responses/{{request_id}}"),
-            post(wallet_response).layer(DefaultBodyLimit::max(MAX_RESPONSE_BODY_BYTES)),
-        )
+        .route(ROUTE_RESPONSE, post(wallet_response).layer(DefaultBodyLimit::max(MAX_RESPONSE_BODY_BYTES)))
         .route("/health", get(health))
         .with_state(service.clone());
-    api.merge(page::router(Arc::new(crate::page_backend::PageBackend::new(service)), page)).layer(
-        // Spans name the route template, never the path: a status URL carries the secret
-        // transaction id.
-        TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str).to_owned();
-            tracing::info_span!("http", method = %request.method(), route)
-        }),
-    )
+    api.merge(page::router(Arc::new(crate::page_backend::PageBackend::new(service)), page))
+}
+
+/// Where `GET /metrics` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsRoute {
+    /// On the service's own router (the default: one listener).
+    Inline,
+    /// Not on the service's router: the caller serves [`segl_ops::metrics_router`] of the
+    /// returned registry on its own (internal) listener.
+    Separate,
+}
+
+/// [`app`] with the operations layer ([`segl_ops::observe`]): request ids, a span and a log line
+/// per request (naming the route template, never the path: a status URL carries the secret
+/// transaction id), and the HTTP and verifier metrics, registered in the returned registry (and
+/// served at `/metrics` on this router when `metrics` is [`MetricsRoute::Inline`]).
+pub fn observed_app(
+    service: Arc<VerifierService>,
+    page: PageConfig,
+    metrics: MetricsRoute,
+) -> (Router, Arc<segl_ops::Registry>) {
+    let mut registry = segl_ops::Registry::default();
+    let templates = ROUTE_TEMPLATES.iter().copied();
+    let http = match metrics {
+        MetricsRoute::Inline => segl_ops::HttpMetrics::register(&mut registry, templates.chain(["/metrics"])),
+        MetricsRoute::Separate => segl_ops::HttpMetrics::register(&mut registry, templates),
+    };
+    service.metrics().register(&mut registry);
+    crate::metrics::TrustListCollector::register(Arc::clone(service.trust()), &mut registry);
+    let registry = Arc::new(registry);
+    let mut router = app(service, page);
+    if metrics == MetricsRoute::Inline {
+        router = router.merge(segl_ops::metrics_router(Arc::clone(&registry)));
+    }
+    (segl_ops::observe(router, Arc::new(http)), registry)
 }
 
 fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
@@ -171,12 +223,28 @@ async fn create_transaction(
     Ok(json_no_store(StatusCode::CREATED, &created))
 }
 
+/// `GET` status query: the `response_code` a same-device wallet's redirect carried.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    #[serde(default)]
+    response_code: Option<String>,
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        rejection(r.status(), r.body_text())
+    }
+}
+
 async fn transaction_status(
     State(service): State<Arc<VerifierService>>,
     _: Authorized,
     Path(transaction_id): Path<String>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let status = service.status(&transaction_id).await?;
+    let Query(query) = query?;
+    let status = service.status(&transaction_id, query.response_code.as_deref()).await?;
     Ok(json_no_store(StatusCode::OK, &status))
 }
 
@@ -246,8 +314,13 @@ async fn wallet_response(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(fields) = form?;
-    service.respond(&request_id, fields).await?;
-    Ok(json_no_store(StatusCode::OK, &json!({})))
+    let responded = service.respond(&request_id, fields).await?;
+    // OpenID4VP 1.0 §8.2: a same-device wallet sends the user on to `redirect_uri`.
+    let body = match responded.redirect_uri {
+        Some(redirect_uri) => json!({"redirect_uri": redirect_uri}),
+        None => json!({}),
+    };
+    Ok(json_no_store(StatusCode::OK, &body))
 }
 
 async fn health(State(service): State<Arc<VerifierService>>) -> Response {

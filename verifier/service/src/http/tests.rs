@@ -198,3 +198,32 @@ async fn expired_transactions_read_rejected_and_serve_nothing() {
     assert_eq!(f.deployment.service.purge().await.unwrap(), 1);
     assert_eq!(f.json(get(&status_path, Some(TOKEN))).await.0, StatusCode::NOT_FOUND);
 }
+
+#[test]
+fn api_route_templates_live_under_the_api_prefix() {
+    use super::{ROUTE_REQUEST, ROUTE_RESPONSE, ROUTE_TRANSACTION, ROUTE_TRANSACTIONS};
+    for route in [ROUTE_TRANSACTIONS, ROUTE_TRANSACTION, ROUTE_REQUEST, ROUTE_RESPONSE] {
+        assert!(route.starts_with(crate::service::API_PREFIX), "{route}");
+    }
+}
+
+#[tokio::test]
+async fn observed_app_counts_errors_by_code_and_answers_metrics() {
+    let fixture = fixture().await;
+    let (app, _) = fixture.deployment.observed_app(super::MetricsRoute::Inline);
+    let response = app.clone().oneshot(api_post("{}", "wrong")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.extensions().get::<segl_ops::ErrorLabel>(),
+        Some(&segl_ops::ErrorLabel("invalid_token"))
+    );
+    let response = app.clone().oneshot(Request::post("/age-check/dc-api").body(Body::empty()).unwrap()).await;
+    assert!(response.unwrap().status().is_client_error());
+    let response = app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains(r#"segl_http_errors_total{route="/verifier/v1/transactions",error="invalid_token"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/age-check/dc-api",error="#), "{text}");
+}

@@ -223,7 +223,10 @@ struct ErrorBody<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.error, error_description: &self.description };
-        json_response(self.status, &body)
+        let mut response = json_response(self.status, &body);
+        // For `segl_http_errors_total{error}`.
+        response.extensions_mut().insert(segl_ops::ErrorLabel(self.error));
+        response
     }
 }
 
