@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use segl_bench::issue::{self, Options, Stop};
-use segl_bench::render;
+use segl_bench::{render, verify};
 use serde_json::{Map, Value};
 
 /// Load runs against a running `segl serve`: throughput, latency, errors, memory.
@@ -23,6 +23,32 @@ enum Command {
     /// credential); credentials/s, p50/p99 per endpoint, errors, the server's peak memory, and
     /// the ratio to the bare ES256 cost measured in the same run.
     Issue(IssueArgs),
+    /// Presentations verified per second by the verifier library in process (a PID as SD-JWT VC
+    /// with KB-JWT or as mdoc DeviceResponse, through trust anchors), against the bare cost of
+    /// its three ES256 verifications measured in the same run.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The presentation format: `dc+sd-jwt` or `mso_mdoc`.
+    #[arg(long, default_value = "dc+sd-jwt", value_parser = ["dc+sd-jwt", "mso_mdoc"])]
+    format: String,
+    /// Verifying threads (default: this machine's cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seconds of verification.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds spent measuring the bare ES256 verification first.
+    #[arg(long, default_value_t = 1.0)]
+    crypto_seconds: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -79,7 +105,58 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Issue(args) => run_issue(&args),
+        Command::Verify(args) => run_verify(&args),
     }
+}
+
+fn run_verify(args: &VerifyArgs) -> ExitCode {
+    let seconds = |value: f64, name: &str| {
+        Duration::try_from_secs_f64(value).map_err(|error| format!("--{name}: {error}"))
+    };
+    let options = seconds(args.duration, "duration").and_then(|duration| {
+        Ok(verify::Options {
+            format: if args.format == "mso_mdoc" { verify::Format::MsoMdoc } else { verify::Format::SdJwtVc },
+            threads: args
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+            duration,
+            crypto_budget: seconds(args.crypto_seconds, "crypto-seconds")?,
+        })
+    });
+    let report = match options
+        .map_err(|message| message.to_string())
+        .and_then(|options| verify::run(&options).map_err(|error| error.to_string()))
+    {
+        Ok(report) => report,
+        Err(message) => {
+            eprintln!("segl-bench: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(message) = write_json(&report, args.json_file.as_deref(), args.json) {
+        eprintln!("segl-bench: {message}");
+        return ExitCode::FAILURE;
+    }
+    if !args.json {
+        print!("{}", render::verify_table(&report));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes `report` as JSON to `file` and, when `stdout`, to standard output.
+fn write_json(
+    report: &impl serde::Serialize,
+    file: Option<&std::path::Path>,
+    stdout: bool,
+) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(report).map_err(|error| error.to_string())?;
+    if let Some(path) = file {
+        std::fs::write(path, &json).map_err(|error| format!("{}: {error}", path.display()))?;
+    }
+    if stdout {
+        println!("{json}");
+    }
+    Ok(())
 }
 
 fn run_issue(args: &IssueArgs) -> ExitCode {

@@ -39,6 +39,14 @@ pub fn snapshot(pid: Option<u32>, ticks_per_second: f64) -> Result<Snapshot, Pro
     Ok(Snapshot { rss_kib, peak_rss_kib, cpu_seconds: ticks as f64 / ticks_per_second })
 }
 
+/// CPU time (user + system) the calling thread has used so far, seconds, from
+/// `/proc/thread-self/stat`: a measurement on one thread that other processes cannot inflate by
+/// taking the core away (wall-clock time would count their share too). `None` without that file.
+pub fn thread_cpu_seconds(ticks_per_second: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    cpu_ticks(&stat).map(|ticks| ticks as f64 / ticks_per_second)
+}
+
 /// The kernel's clock ticks per second for `/proc/PID/stat` times (`getconf CLK_TCK`; 100, the
 /// value on every common Linux, when `getconf` is missing).
 pub fn ticks_per_second() -> f64 {
@@ -91,6 +99,17 @@ mod tests {
     fn reads_this_process() {
         let own = snapshot(None, ticks_per_second()).unwrap();
         assert!(own.rss_kib > 0 && own.peak_rss_kib >= own.rss_kib);
+    }
+
+    #[test]
+    fn reads_this_thread() {
+        let ticks = ticks_per_second();
+        let before = thread_cpu_seconds(ticks).unwrap();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        assert!(thread_cpu_seconds(ticks).unwrap() >= before, "{x}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::issue::Report;
+use crate::verify;
 
 /// The report as a few aligned lines and a latency table.
 pub fn issue_table(report: &Report) -> String {
@@ -81,4 +82,28 @@ fn write_table(out: &mut String, r: &Report) -> std::fmt::Result {
         Some(by_cpu) => writeln!(out, "; {:.1} % by server CPU time", by_cpu * 100.0),
         None => writeln!(out),
     }
+}
+
+/// A verifier run's report as a few aligned lines.
+pub fn verify_table(report: &verify::Report) -> String {
+    let r = report;
+    format!(
+        "{}: {} claims disclosed, {} bytes, {} threads, {:.1} s\n  \
+         presentations      {} verified: {:.1}/s, {:.1} per CPU second ({:.2} CPU s)\n  \
+         one check          {:.1} µs of CPU; bare ES256 verify {:.1} µs × 3 = {:.1} µs\n  \
+         ratio              {:.1} % of a check is its bare signature verification\n",
+        r.format.name(),
+        r.disclosed_claims,
+        r.presentation_bytes,
+        r.threads,
+        r.elapsed_seconds,
+        r.presentations,
+        r.presentations_per_second,
+        r.presentations_per_cpu_second,
+        r.cpu_seconds,
+        r.check_us,
+        r.bare_verify_us,
+        r.bare_check_us,
+        r.of_bare_cost * 100.0
+    )
 }

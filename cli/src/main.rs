@@ -2,6 +2,7 @@
 //! offers, and inspects and verifies credentials; revokes, suspends and
 //! reinstates them (`status`); and publishes, verifies and serves trust lists (`trust-list`).
 
+mod authentic_source;
 mod credential;
 mod input;
 mod inspect;
@@ -42,6 +43,9 @@ enum Command {
     /// Publish, verify and serve signed trust lists (ETSI TS 119 602 LoTE and TS 119 612).
     #[command(subcommand)]
     TrustList(trust_list::TrustListCommand),
+    /// A tenant's authentic source: import persons' PID attributes (CSV).
+    #[command(subcommand)]
+    AuthenticSource(authentic_source::AuthenticSourceCommand),
     /// Run the reference OpenID4VP verifier service with the shop's age-check page.
     #[command(subcommand)]
     Verifier(verifier::VerifierCommand),
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Status(command) => status::run(command),
         Command::TrustList(command) => trust_list::run(command),
         Command::Verifier(command) => verifier::run(command),
+        Command::AuthenticSource(command) => authentic_source::run(command),
     }
 }
 
@@ -84,5 +89,40 @@ mod tests {
         .unwrap();
         let Command::Status(StatusCommand::Set(args)) = cli.command else { panic!("not status set") };
         assert_eq!(args.offer.as_deref(), Some("-x1"));
+    }
+
+    #[test]
+    fn authentic_source_import_takes_a_tenant_and_a_file() {
+        let cli = Cli::try_parse_from([
+            "segl",
+            "authentic-source",
+            "import",
+            "--tenant",
+            "dk",
+            "--csv",
+            "persons.csv",
+        ])
+        .unwrap();
+        let Command::AuthenticSource(crate::authentic_source::AuthenticSourceCommand::Import(args)) =
+            cli.command
+        else {
+            panic!("not authentic-source import")
+        };
+        assert_eq!(args.tenant.as_deref(), Some("dk"));
+        assert_eq!(args.csv, std::path::PathBuf::from("persons.csv"));
+        assert!(Cli::try_parse_from(["segl", "authentic-source", "import", "--tenant", "dk"]).is_err());
+    }
+
+    #[test]
+    fn offer_create_takes_claims_or_a_person() {
+        let base = ["segl", "offer", "create", "--config-id", "proof_of_age"];
+        let cli = Cli::try_parse_from(base.iter().chain(&["--authentic-source", "010190-4000"])).unwrap();
+        let Command::Offer(super::OfferCommand::Create(args)) = cli.command else {
+            panic!("not offer create")
+        };
+        assert_eq!((args.claims, args.authentic_source.as_deref()), (None, Some("010190-4000")));
+        assert!(Cli::try_parse_from(base).is_err(), "one of them is required");
+        let both = ["--claims", "c.json", "--authentic-source", "x"];
+        assert!(Cli::try_parse_from(base.iter().chain(&both)).is_err(), "not both");
     }
 }

@@ -71,8 +71,12 @@ pub struct OfferArgs {
     #[arg(long = "config-id", required = true)]
     pub config_ids: Vec<String>,
     /// JSON file of claims keyed by PID data identifiers (`-` for standard input).
+    #[arg(long, required_unless_present = "authentic_source", conflicts_with = "authentic_source")]
+    pub claims: Option<String>,
+    /// Instead of --claims: the person's identifier in the tenant's authentic source (the data is
+    /// read when the wallet asks; issuance is deferred until it is there).
     #[arg(long)]
-    pub claims: String,
+    pub authentic_source: Option<String>,
     /// Protect the offer with a transaction code (printed once).
     #[arg(long)]
     pub tx_code: bool,
@@ -155,8 +159,10 @@ async fn serve_config(config: Config) -> Result<(), String> {
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stop| *stop).await;
     };
-    let main =
-        async { axum::serve(listener, router).with_graceful_shutdown(until_stopped(stopped.clone())).await };
+    let main = async {
+        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, router).with_graceful_shutdown(until_stopped(stopped.clone())).await
+    };
     let result = match metrics_listener {
         Some(metrics_listener) => {
             let metrics = async {
@@ -228,14 +234,21 @@ pub fn create_offer(args: &OfferArgs) -> ExitCode {
     }
 }
 
-async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreated, String> {
-    let text = if args.claims == "-" {
+/// The claims of `--claims FILE` (`-`: standard input), a JSON object.
+fn read_claims(path: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let text = if path == "-" {
         std::io::read_to_string(std::io::stdin()).map_err(|e| format!("standard input: {e}"))?
     } else {
-        std::fs::read_to_string(&args.claims).map_err(|e| format!("{}: {e}", args.claims))?
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
     };
-    let claims: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a JSON object: {e}", args.claims))?;
+    serde_json::from_str(&text).map_err(|e| format!("{path}: not a JSON object: {e}"))
+}
+
+async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreated, String> {
+    let claims = match &args.claims {
+        Some(path) => read_claims(path)?,
+        None => serde_json::Map::new(),
+    };
     let admin_env = std::env::var("SEGL_ADMIN_TOKEN").ok();
     let (state, _) =
         deployment::open(&config, admin_env.as_deref(), Arc::new(SystemClock), &mut rand::rngs::OsRng)
@@ -251,6 +264,10 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
         claims,
         tx_code: args.tx_code,
         subject: args.subject.clone(),
+        authentic_source: args
+            .authentic_source
+            .clone()
+            .map(|identifier| segl_issuer::protocol::SourceReference { identifier }),
     };
     let created = offer::create_offer(
         &state.store,

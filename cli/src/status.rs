@@ -107,7 +107,7 @@ fn outcome(
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }
 
-async fn open(
+pub(crate) async fn open(
     deployment: &DeploymentArgs,
     tenant: Option<&str>,
 ) -> Result<(AppState<AnyStore>, Arc<Tenant>), String> {

@@ -302,6 +302,8 @@ async fn logs_hold_no_secrets() {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 400);
+    let wrong_body = wrong.text().await.unwrap();
+    assert!(!wrong_body.contains("guessed-code-8c1d") && !wrong_body.contains("931875"), "{wrong_body}");
     let unknown = client
         .post(format!("{}/default/credential", node.base))
         .bearer_auth("guessed-token-51aa")
@@ -310,6 +312,18 @@ async fn logs_hold_no_secrets() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 401);
+    let unknown_body = unknown.text().await.unwrap();
+    assert!(!unknown_body.contains("guessed-token-51aa"), "{unknown_body}");
+    // A wrong admin token: refused without echoing it.
+    let admin = client
+        .post(format!("{}/admin/v1/offers", node.base))
+        .bearer_auth("guessed-admin-7f3e")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 401);
+    assert!(!admin.text().await.unwrap().contains("guessed-admin-7f3e"));
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let log = node.log();
@@ -327,6 +341,7 @@ async fn logs_hold_no_secrets() {
         ("guessed tx_code", "931875"),
         ("guessed code", "guessed-code-8c1d"),
         ("guessed token", "guessed-token-51aa"),
+        ("guessed admin token", "guessed-admin-7f3e"),
         ("private key", "PRIVATE KEY"),
     ];
     checks.extend(secrets.c_nonces.iter().map(|nonce| ("c_nonce", nonce.as_str())));
@@ -416,4 +431,23 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
     assert!(status.success(), "{status:?}: {}", node.log());
     let log = node.log();
     assert!(log.contains("finishing requests in flight") && log.contains("stopped"), "{log}");
+}
+
+/// A real listener counts the connection's peer address: the third nonce request of a second from
+/// 127.0.0.1 is over `SEGL_RATE_LIMIT_PER_IP=2`.
+#[tokio::test]
+async fn rejects_a_peer_over_the_per_ip_rate_limit() {
+    let node = start("rate-limit", &[("SEGL_LOG", "warn"), ("SEGL_RATE_LIMIT_PER_IP", "2")], &[]).await;
+    let client = reqwest::Client::new();
+    let nonce = || client.post(format!("{}/default/nonce", node.base)).send();
+    for _ in 0..2 {
+        assert_eq!(nonce().await.unwrap().status(), 200);
+    }
+    let refused = nonce().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(error["error"], "slow_down");
+    assert!(error["error_description"].as_str().unwrap().starts_with("too many requests from this address"));
 }

@@ -297,10 +297,11 @@ impl World {
     fn encrypt(&mut self, jwk: &Value, payload: &Value) -> String {
         let recipient = PublicKey::from_jwk(jwk).unwrap();
         let params = EncryptionParams {
-            kid: jwk["kid"].as_str().unwrap(),
+            kid: jwk["kid"].as_str(),
             enc: ContentEncryption::A256Gcm,
             apu: None,
             apv: None,
+            deflate: false,
         };
         encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), &mut self.rng).unwrap()
     }

@@ -3,9 +3,15 @@
 
 use ciborium::Value;
 
+mod scan;
+
 /// The deepest nesting Segl accepts in a CBOR item from outside; mdoc structures need fewer
 /// than 16 levels.
 pub const MAX_DEPTH: usize = 64;
+
+/// The most data items Segl accepts in one CBOR input (a PID mdoc has a few hundred); bounds the
+/// memory a decoded value takes whatever the input size.
+pub const MAX_ITEMS: usize = 100_000;
 
 /// Why CBOR input was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -19,14 +25,34 @@ pub enum CborError {
     /// A map has the same key twice (RFC 8949 §5.6: not valid in a well-formed protocol message).
     #[error("duplicate map key {0}")]
     DuplicateKey(String),
+    /// An indefinite-length string, array or map (RFC 8949 §3.2.2): deterministic encoding
+    /// (§4.2.1), which ISO 18013-5 asks for, has definite lengths only.
+    #[error("indefinite-length item at byte {offset}: only definite lengths are accepted")]
+    IndefiniteLength {
+        /// Where the item's head is in the input.
+        offset: usize,
+    },
+    /// A string length or element count that the remaining input cannot hold.
+    #[error("declared length {declared} exceeds the {available} bytes left in the input")]
+    LengthBeyondInput {
+        /// The length or count the head declares.
+        declared: u64,
+        /// The bytes left after the head.
+        available: usize,
+    },
+    /// More data items than [`MAX_ITEMS`].
+    #[error("more than {0} CBOR data items")]
+    TooManyItems(usize),
     /// Encoding failed (never expected for in-memory values).
     #[error("CBOR encoding failed: {0}")]
     Encode(String),
 }
 
 /// Decodes exactly one CBOR item from `bytes`, refusing trailing data, excessive nesting and
-/// duplicate map keys anywhere in the item.
+/// duplicate map keys anywhere in the item; before building any value, a pre-scan refuses
+/// indefinite lengths, lengths beyond the input and more than [`MAX_ITEMS`] items.
 pub fn decode(bytes: &[u8]) -> Result<Value, CborError> {
+    scan::prescan(bytes)?;
     let mut reader = bytes;
     let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut reader, MAX_DEPTH)
         .map_err(|e| CborError::Malformed(e.to_string()))?;
@@ -84,6 +110,9 @@ mod tests {
         assert!(matches!(decode(&[0xa2, 0x01, 0x02, 0x01, 0x03]), Err(CborError::DuplicateKey(_))));
         let deep: Vec<u8> = std::iter::repeat_n(0x81, 200).chain([0x01]).collect();
         assert!(matches!(decode(&deep), Err(CborError::Malformed(_))));
-        assert!(matches!(decode(&[0x5a, 0xff, 0xff, 0xff, 0xff]), Err(CborError::Malformed(_))));
+        assert_eq!(
+            decode(&[0x5a, 0xff, 0xff, 0xff, 0xff]),
+            Err(CborError::LengthBeyondInput { declared: 0xffff_ffff, available: 0 })
+        );
     }
 }

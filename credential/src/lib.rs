@@ -8,6 +8,7 @@ pub mod cbor;
 pub mod clock;
 pub mod cose;
 pub mod jose;
+pub mod jwe;
 pub mod keys;
 pub mod mdoc;
 pub mod sd_jwt;

@@ -14,6 +14,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         now: 1_800_000_000,
         max_age: 300,
         max_skew: 60,
+        key_attestation: None,
     };
     if let Ok(request) = serde_json::from_slice::<CredentialRequest>(data) {
         for proof in request.proofs.iter().flat_map(|p| p.jwt.iter().flatten()) {

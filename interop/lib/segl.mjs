@@ -1,7 +1,7 @@
 // Starts `segl serve` as a child process on a free loopback port with a fresh data directory, and
 // talks to its admin API. Everything a test needs to reach the issuer from the outside.
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -86,15 +86,22 @@ export async function spawnSegl({ args, extraEnv = {}, healthUrl, dataDir, name 
 /**
  * A running `segl serve`. `baseUrl` is the public URL, `issuerId` the default tenant's credential
  * issuer identifier, `caPem` the tenant's development CA (the trust anchor for what it issues),
- * `caPath` its file.
+ * `caPath` its file, `dataDir` the data directory (for `segl` commands on the same deployment).
+ * `configToml`, when given, is written beside the data and passed as `--config`.
  */
-export async function startSegl() {
+export async function startSegl({ configToml } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'segl-interop-'))
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   const adminToken = randomBytes(24).toString('base64url')
+  const config = []
+  if (configToml !== undefined) {
+    const path = join(dataDir, 'segl.toml')
+    await writeFile(path, configToml)
+    config.push('--config', path)
+  }
   const { output, stop } = await spawnSegl({
-    args: ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl],
+    args: ['serve', ...config, '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--public-url', baseUrl],
     extraEnv: { SEGL_ADMIN_TOKEN: adminToken },
     healthUrl: `${baseUrl}/health`,
     dataDir,
@@ -104,6 +111,7 @@ export async function startSegl() {
   const caPem = await readFile(caPath, 'utf8')
   return {
     baseUrl,
+    dataDir,
     issuerId: `${baseUrl}/default`,
     caPem,
     caPath,

@@ -36,9 +36,10 @@ const hashNames = {
 /**
  * A wallet: an Openid4vciClient whose signJwt callback signs with the holder keys made by
  * `newKey()`, found by the public JWK the library names. `log` records every HTTP exchange, for
- * failure messages.
+ * failure messages. `clientAuthentication` is anonymous unless given (the authorization code flow
+ * names its client: `clientAuthenticationNone({ clientId })`).
  */
-export function createWallet() {
+export function createWallet({ clientAuthentication = clientAuthenticationAnonymous() } = {}) {
   const keys = new Map()
   const log = []
   const client = new Openid4vciClient({
@@ -49,7 +50,7 @@ export function createWallet() {
         return new Uint8Array(await subtle.digest(name, data))
       },
       generateRandom: (length) => webcrypto.getRandomValues(new Uint8Array(length)),
-      clientAuthentication: clientAuthenticationAnonymous(),
+      clientAuthentication,
       fetch: async (input, init) => {
         const response = await fetch(input, init)
         log.push(`${init?.method ?? 'GET'} ${input} -> ${response.status}`)

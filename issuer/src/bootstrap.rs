@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rand_core::CryptoRngCore;
-use segl_credential::clock::UnixTime;
+use segl_credential::clock::{Clock, FixedClock, UnixTime};
+use segl_credential::jose::base64url_encode;
+use segl_credential::jwe::DecryptionKey;
 use segl_credential::keys::pkcs11::{KeySelector, Pkcs11Config, Pkcs11Signer};
 use segl_credential::keys::{Signer, SoftwareSigner};
 use segl_credential::x509::{DevPkiOptions, generate_dev_pki, pem_to_der};
@@ -16,7 +18,11 @@ use zeroize::Zeroizing;
 use crate::catalog::Catalog;
 use crate::config::{Config, Pkcs11KeyConfig, SigningKeyConfig, TenantConfig};
 use crate::service::dpop::DpopPolicy;
+use crate::service::encryption::EncryptionPolicy;
+use crate::service::signed_metadata::SignedMetadata;
 use crate::service::tenant::{OfferKey, Tenant};
+use crate::service::wallet_trust::AttestationSettings;
+use crate::source::SourceKeys;
 use crate::store::{ListShape, SecretHash};
 
 /// How long generated development certificates are valid.
@@ -41,12 +47,28 @@ pub enum BootstrapError {
         /// What is wrong.
         reason: String,
     },
+    /// A tenant's wallet providers (certificate files, keys, trust list) cannot be used.
+    #[error("tenant {tenant}: wallet providers: {reason}")]
+    WalletProviders {
+        /// The tenant id.
+        tenant: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A tenant's configured signing key cannot be used (token, PIN, key or certificate).
     #[error("tenant {tenant}: signing key: {reason}")]
     SigningKey {
         /// The tenant id.
         tenant: String,
         /// What is wrong (never the PIN).
+        reason: String,
+    },
+    /// A tenant's upstream login cannot be set up (client secret variable unset, HTTP client).
+    #[error("tenant {tenant}: login: {reason}")]
+    Login {
+        /// The tenant id.
+        tenant: String,
+        /// What is wrong (never the secret).
         reason: String,
     },
 }
@@ -88,15 +110,25 @@ pub fn tenants(
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Vec<Arc<Tenant>>, BootstrapError> {
-    config.tenants.iter().map(|tenant| load_tenant(config, tenant, now, rng).map(Arc::new)).collect()
+    tenants_with_clock(config, Arc::new(FixedClock(now)), rng)
+}
+
+/// [`tenants`] with the deployment's clock, which wallet provider trust lists are judged by.
+pub fn tenants_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<Arc<Tenant>>, BootstrapError> {
+    config.tenants.iter().map(|tenant| load_tenant(config, tenant, &clock, rng).map(Arc::new)).collect()
 }
 
 fn load_tenant(
     config: &Config,
     tenant: &TenantConfig,
-    now: UnixTime,
+    clock: &Arc<dyn Clock>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Tenant, BootstrapError> {
+    let now = clock.now();
     let dir = config.data_dir.join("tenants").join(&tenant.id);
     std::fs::create_dir_all(&dir).map_err(|source| BootstrapError::Io { path: dir.clone(), source })?;
     let issuer_id = config.issuer_id(tenant);
@@ -105,6 +137,7 @@ fn load_tenant(
         None => Arc::new(development_signer(&dir, tenant, &issuer_id, &config.public_url, now, rng)?),
     };
 
+    let request_key = request_encryption_key(&dir, tenant, rng)?;
     let offer_key_path = dir.join("offer-key");
     if !offer_key_path.exists() {
         let mut secret = Zeroizing::new([0u8; 32]);
@@ -118,15 +151,57 @@ fn load_tenant(
         reason: "expected 64 hex digits".into(),
     })?;
 
+    let catalog = Catalog::from_tenant(tenant);
+    let authorization = crate::service::authorize::setup::tenant_authorization(tenant, &catalog, |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(|reason| BootstrapError::Login { tenant: tenant.id.clone(), reason })?;
     Ok(Tenant {
         id: tenant.id.clone(),
         issuer_id,
-        catalog: Catalog::from_tenant(tenant),
+        catalog,
         signer,
         offer_key: OfferKey::new(offer_key),
         status_lists: ListShape { size: config.status_list_size, bits: config.status_list_bits },
         dpop: DpopPolicy { mode: tenant.dpop, nonce_required: tenant.dpop_nonce },
+        source_settings: tenant.authentic_source,
+        source_keys: SourceKeys::load_or_generate(&dir, rng)?,
+        encryption: EncryptionPolicy::new(&tenant.encryption, request_key),
+        signed_metadata: SignedMetadata::default(),
+        authorization,
+        attestation: AttestationSettings::from_config(
+            tenant,
+            i64::try_from(config.dpop_proof_window_secs).unwrap_or(i64::MAX),
+            Arc::clone(clock),
+        )
+        .map_err(|reason| BootstrapError::WalletProviders { tenant: tenant.id.clone(), reason })?,
     })
+}
+
+/// The tenant's `credential_request_encryption` key (`request-encryption-key`: the P-256
+/// scalar in hex, owner-only), generated at first start; `None` while request encryption is
+/// off. Its `kid` is the RFC 7638 thumbprint, the same on every node sharing the directory.
+fn request_encryption_key(
+    dir: &Path,
+    tenant: &TenantConfig,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Option<DecryptionKey>, BootstrapError> {
+    if !tenant.encryption.request.enabled() {
+        return Ok(None);
+    }
+    let path = dir.join("request-encryption-key");
+    let invalid = |reason: String| BootstrapError::Invalid { path: path.clone(), reason };
+    if !path.exists() {
+        let key = DecryptionKey::generate("new", rng).map_err(|e| invalid(e.to_string()))?;
+        let scalar = key.private_scalar().map_err(|e| invalid(e.to_string()))?;
+        write_private(&path, hex::encode(scalar.as_slice()).as_bytes())?;
+    }
+    let text = Zeroizing::new(read_text(&path)?);
+    let scalar =
+        Zeroizing::new(hex::decode(text.trim()).map_err(|_| invalid("expected 64 hex digits".into()))?);
+    let unnamed = DecryptionKey::from_scalar("", &scalar).map_err(|e| invalid(e.to_string()))?;
+    let kid = base64url_encode(unnamed.jwk_thumbprint());
+    DecryptionKey::from_scalar(kid, &scalar).map(Some).map_err(|e| invalid(e.to_string()))
 }
 
 /// The development key and certificate in the tenant's directory, generated at first start.
@@ -217,7 +292,7 @@ fn generate_tenant_pki(
     Ok(())
 }
 
-fn read_text(path: &Path) -> Result<String, BootstrapError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, BootstrapError> {
     std::fs::read_to_string(path).map_err(|source| BootstrapError::Io { path: path.to_owned(), source })
 }
 
@@ -226,7 +301,7 @@ fn write_public(path: &Path, bytes: &[u8]) -> Result<(), BootstrapError> {
 }
 
 /// Writes a secret file readable by the owner only, refusing to overwrite one.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BootstrapError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BootstrapError> {
     let io = |source| BootstrapError::Io { path: path.to_owned(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -21,8 +21,14 @@
 //! | `status_list_ttl_secs` | 3600 | `SEGL_STATUS_LIST_TTL_SECS` |
 //! | `status_list_regeneration_secs` | 300 | `SEGL_STATUS_LIST_REGENERATION_SECS` |
 //! | `dpop_proof_window_secs` | 60 | `SEGL_DPOP_PROOF_WINDOW_SECS` |
+//! | `rate_limit_per_ip` | 200 (per second, this node; 0: off) | `SEGL_RATE_LIMIT_PER_IP` |
+//! | `rate_limit_per_client` | 20 (per second, this node; 0: off) | `SEGL_RATE_LIMIT_PER_CLIENT` |
+//! | `rate_limit_ip_header` | none: the connection's peer address | `SEGL_RATE_LIMIT_IP_HEADER` |
 //! | `[[tenants]]` | one tenant `default` with the four built-ins | (file only) |
 //! | `[tenants.signing_key]` | development key in `data_dir` | (file only; PKCS#11 PIN from `pin_env`) |
+//! | `[[tenants.wallets]]`, `[tenants.scopes]`, `[tenants.login]` | none: pre-authorized flow only | (file only; client secret from `client_secret_env`) |
+//! | `[tenants.authentic_source]` | `identifier = "opaque"`, CPR claim off, protected persons withheld, deferred interval 60 s and lifetime 7 days | (file only) |
+//! | `[tenants.encryption]` | `request`/`response` `"off"`, `enc` both GCM | (file only) |
 //!
 //! A tenant ([`TenantConfig`]) is one credential issuer: its identifier is
 //! `{public_url}/{id}` (OpenID4VCI 1.0 §12.2.1, DIGEST §1.1).
@@ -132,6 +138,16 @@ pub struct Config {
     /// `dpop_proof_window_secs`: a DPoP proof's `iat` may be this far in the past or the future
     /// (RFC 9449 §4.3, §11.1), and its `jti` is remembered this long after `iat` (1..=600).
     pub dpop_proof_window_secs: u64,
+    /// `rate_limit_per_ip`: requests per second (and burst) one client address may send to the
+    /// token, nonce, credential and notification endpoints of this node; 0 turns it off.
+    pub rate_limit_per_ip: u32,
+    /// `rate_limit_per_client`: the same per access token (or, at the token endpoint, per
+    /// `client_id` or pre-authorized code); 0 turns it off.
+    pub rate_limit_per_client: u32,
+    /// `rate_limit_ip_header`: a header a trusted reverse proxy sets to the client's address
+    /// (e.g. `X-Forwarded-For`: its last entry counts). Only set it behind such a proxy: else a
+    /// client picks its own address.
+    pub rate_limit_ip_header: Option<String>,
     /// `[[tenants]]`: the credential issuers served. A file without any keeps the default
     /// tenant `default`.
     pub tenants: Vec<TenantConfig>,
@@ -154,6 +170,9 @@ impl Default for Config {
             status_list_ttl_secs: 3600,
             status_list_regeneration_secs: 300,
             dpop_proof_window_secs: 60,
+            rate_limit_per_ip: 200,
+            rate_limit_per_client: 20,
+            rate_limit_ip_header: None,
             tenants: vec![TenantConfig::default()],
         }
     }
@@ -206,6 +225,43 @@ pub struct TenantConfig {
     /// (RFC 9449 §8, §9); default true.
     #[serde(default = "yes")]
     pub dpop_nonce: bool,
+    /// `[tenants.authentic_source]`: identifier kind, CPR and protected-person policies and the
+    /// deferred issuance timing ([`crate::source::SourceSettings`]).
+    #[serde(default)]
+    pub authentic_source: crate::source::SourceSettings,
+    /// `[tenants.encryption]`: encrypted Credential Requests and Responses (OpenID4VCI 1.0
+    /// §10); off unless configured.
+    #[serde(default)]
+    pub encryption: EncryptionConfig,
+    /// `client_attestation`: wallet attestation at the token endpoint (`"off"`, the default,
+    /// `"optional"` or `"required"`), see [`attestation`].
+    #[serde(default)]
+    pub client_attestation: ClientAttestationMode,
+    /// `client_attestation_challenge`: whether the attestation PoP must carry a challenge from
+    /// `POST /{tenant}/challenge`; default false.
+    #[serde(default)]
+    pub client_attestation_challenge: bool,
+    /// `[[tenants.wallet_providers]]`: wallet providers whose wallet and key attestations are
+    /// trusted.
+    #[serde(default)]
+    pub wallet_providers: Vec<WalletProviderConfig>,
+    /// `[tenants.wallet_provider_trust_list]`: a trust list of wallet providers.
+    #[serde(default)]
+    pub wallet_provider_trust_list: Option<WalletProviderTrustList>,
+    /// `[tenants.key_attestations_required]`: key attestation levels credentials need.
+    #[serde(default)]
+    pub key_attestations_required: Option<KeyAttestationsRequired>,
+    /// `[[tenants.wallets]]`: the wallets (OAuth clients) of the authorization code flow.
+    #[serde(default)]
+    pub wallets: Vec<WalletConfig>,
+    /// `scopes`: the OAuth scope of a credential configuration, by configuration id (default:
+    /// the id itself).
+    #[serde(default)]
+    pub scopes: BTreeMap<String, String>,
+    /// `[tenants.login]`: the upstream login of the authorization code flow (absent: the tenant
+    /// offers only the pre-authorized code flow).
+    #[serde(default)]
+    pub login: Option<LoginConfig>,
 }
 
 /// Where a tenant's issuer key lives, by `source`.
@@ -275,6 +331,16 @@ impl Default for TenantConfig {
             signing_key: None,
             dpop: DpopMode::Optional,
             dpop_nonce: true,
+            authentic_source: crate::source::SourceSettings::default(),
+            encryption: EncryptionConfig::default(),
+            client_attestation: ClientAttestationMode::Off,
+            client_attestation_challenge: false,
+            wallet_providers: Vec::new(),
+            wallet_provider_trust_list: None,
+            key_attestations_required: None,
+            wallets: Vec::new(),
+            scopes: BTreeMap::new(),
+            login: None,
         }
     }
 }
@@ -579,6 +645,16 @@ impl Config {
                 "STATUS_LIST_TTL_SECS" => self.status_list_ttl_secs = number(value)?,
                 "STATUS_LIST_REGENERATION_SECS" => self.status_list_regeneration_secs = number(value)?,
                 "DPOP_PROOF_WINDOW_SECS" => self.dpop_proof_window_secs = number(value)?,
+                "RATE_LIMIT_PER_IP" => {
+                    self.rate_limit_per_ip = u32::try_from(number(value)?).map_err(|e| bad(format!("{e}")))?
+                }
+                "RATE_LIMIT_PER_CLIENT" => {
+                    self.rate_limit_per_client =
+                        u32::try_from(number(value)?).map_err(|e| bad(format!("{e}")))?
+                }
+                "RATE_LIMIT_IP_HEADER" => {
+                    self.rate_limit_ip_header = Some(value.trim().to_owned()).filter(|name| !name.is_empty())
+                }
                 _ if RESERVED_ENV.contains(&name.as_str()) => {}
                 // `segl verifier serve`'s variables (checked by the verifier's own config).
                 _ if key.starts_with("VERIFIER_") => {}
@@ -633,6 +709,7 @@ impl Config {
         check::range("status_list_ttl_secs", self.status_list_ttl_secs, 1, 86_400)?;
         check::range("status_list_regeneration_secs", self.status_list_regeneration_secs, 1, 86_400)?;
         check::range("dpop_proof_window_secs", self.dpop_proof_window_secs, 1, 600)?;
+        check::rate_limits(self)?;
         if self.tenants.is_empty() {
             return Err(invalid("tenants", "at least one tenant is required"));
         }
@@ -666,7 +743,20 @@ impl Config {
     }
 }
 
+pub mod attestation;
+mod authorize;
 mod check;
+mod encryption;
+
+pub use encryption::{EncryptionConfig, EncryptionMode};
+
+pub use attestation::{
+    ClientAttestationMode, KeyAttestationsRequired, LevelRequirement, WalletProviderConfig,
+    WalletProviderTrustList,
+};
+pub use authorize::{
+    ClaimMapping, ClaimTransform, ClientAuthentication, LevelOfAssurance, LoginConfig, WalletConfig,
+};
 
 pub use check::RESERVED_CLAIM_NAMES;
 

@@ -51,7 +51,14 @@ pub async fn open(
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
     let admin_token = bootstrap::admin_token(&config.data_dir, admin_token_env, rng)?;
-    let tenants = bootstrap::tenants(config, clock.now(), rng)?;
+    let tenants = bootstrap::tenants_with_clock(config, Arc::clone(&clock), rng)?;
+    for tenant in &tenants {
+        // Fetched once now (a list that does not verify stops the start), then refreshed in
+        // the background for as long as the tenant lives.
+        tenant.attestation.providers.start().await.map_err(|reason| {
+            StartError::Bootstrap(BootstrapError::WalletProviders { tenant: tenant.id.clone(), reason })
+        })?;
+    }
     let store = connect(&config.database_url()).await?;
     let state = AppState {
         store,
@@ -71,6 +78,11 @@ pub async fn open(
             regeneration: config.status_list_regeneration_secs,
         }),
         metrics: crate::metrics::IssuerMetrics::default(),
+        rate_limits: Arc::new(crate::http::rate_limit::RateLimits::new(
+            config.rate_limit_per_ip,
+            config.rate_limit_per_client,
+            config.rate_limit_ip_header.as_deref(),
+        )),
     };
     Ok((state, admin_token))
 }

@@ -10,4 +10,5 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod service;
+pub mod source;
 pub mod store;

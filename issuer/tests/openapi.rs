@@ -228,6 +228,7 @@ async fn operations_declare_bodies_security_and_error_schema() {
         let operation = &paths[route.path][method_name(route.method)];
         let protected = route.path.starts_with("/admin/")
             || route.path.ends_with("/credential")
+            || route.path.ends_with("/deferred_credential")
             || route.path.ends_with("/notification");
         if protected {
             assert_eq!(operation["security"], bearer, "{}", route.path);
@@ -308,14 +309,23 @@ async fn schemas_carry_the_serde_wire_names() {
         .iter()
         .map(|c| c.as_str().unwrap())
         .collect();
-    assert_eq!(codes.len(), 17, "{codes:?}");
+    assert_eq!(codes.len(), 26, "{codes:?}");
     for code in [
         "invalid_request",
         "invalid_grant",
         "invalid_token",
         "invalid_nonce",
         "invalid_dpop_proof",
+        "invalid_transaction_id",
         "use_dpop_nonce",
+        "slow_down",
+        "invalid_client_attestation",
+        "use_attestation_challenge",
+        "access_denied",
+        "invalid_scope",
+        "invalid_authorization_details",
+        "unsupported_response_type",
+        "invalid_target",
         "server_error",
     ] {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
@@ -327,7 +337,18 @@ async fn schemas_carry_the_serde_wire_names() {
 
     // The renamed members of the offer and the token request.
     let token = schema(&document, "TokenRequest");
-    assert_eq!(property_names(token), names(&["grant_type", "pre-authorized_code", "tx_code"]));
+    assert_eq!(
+        property_names(token),
+        names(&[
+            "grant_type",
+            "pre-authorized_code",
+            "tx_code",
+            "code",
+            "code_verifier",
+            "redirect_uri",
+            "client_id"
+        ])
+    );
     assert_eq!(token["required"], json!(["grant_type"]));
     let form: TokenRequest =
         serde_json::from_value(json!({"grant_type": "g", "pre-authorized_code": "c"})).unwrap();

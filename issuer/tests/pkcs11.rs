@@ -224,6 +224,39 @@ fn issues_and_publishes_status_with_the_hsm_key() {
 }
 
 #[test]
+fn signs_the_issuer_metadata_with_the_hsm_key() {
+    with_token("signs_the_issuer_metadata_with_the_hsm_key", || {
+        block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let (signing_key, anchors, key) = hsm_key(dir.path());
+            let issuer = common::start("pkcs11-metadata", 42, |config: &mut Config| {
+                config.tenants[0].signing_key = Some(signing_key);
+                config.validate().unwrap();
+            })
+            .await;
+            let request = Request::get("/.well-known/openid-credential-issuer/default")
+                .header(header::ACCEPT, "application/jwt")
+                .body(Body::empty())
+                .unwrap();
+            let (status, body, headers) = issuer.call(request).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(headers[header::CONTENT_TYPE], "application/jwt");
+            let jwt = String::from_utf8(body).unwrap();
+            let jws = jose::CompactJws::parse(&jwt).unwrap();
+            assert_eq!(jws.typ().unwrap(), Some("openidvci-issuer-metadata+jwt"));
+            let validated = anchors.validate(&jws.x5c().unwrap().unwrap(), NOW).unwrap();
+            assert_eq!(validated.leaf_key, key);
+            jws.verify(&key).unwrap();
+            let claims = jws.payload_json().unwrap();
+            assert_eq!(
+                (claims["sub"].as_str(), claims["credential_issuer"].as_str()),
+                (Some(ISSUER), Some(ISSUER))
+            );
+        });
+    });
+}
+
+#[test]
 fn rejects_a_wrong_or_missing_pin() {
     with_token("rejects_a_wrong_or_missing_pin", || {
         block_on(async {

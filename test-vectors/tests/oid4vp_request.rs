@@ -29,7 +29,7 @@ fn spec_encrypted_response_decrypts_to_the_plaintext() {
     let jwe = spec_jwe();
     let plaintext = key.decrypt(&jwe).unwrap();
     assert_eq!(plaintext, read("oid4vp/vectors/encrypted_response_plaintext.json"));
-    let response = key.decrypt_response(&jwe).unwrap();
+    let response = key.decrypt_json(&jwe).unwrap();
     assert_eq!(response["vp_token"]["example_credential_id"][0], "eyJhb...YMetA");
     // The header the JWE carries is the one the vector documents.
     let header_b64 = jwe.split('.').next().unwrap();

@@ -6,6 +6,7 @@ use rand::SeedableRng as _;
 use rand_chacha::ChaCha20Rng;
 
 use super::*;
+use crate::cbor::CborError;
 use crate::keys::{PublicKey, Signer as _, SoftwareSigner};
 use crate::status_list::StatusReference;
 use crate::x509::IssuerKeySource;
@@ -437,4 +438,75 @@ fn batch_of_thirty_age_proofs_each_verify() {
         let doc = verify_issuer_signed(&bytes, key(&f), &VerifyOptions::default(), SIGNED).unwrap();
         assert_eq!(&doc.device_key, device.public_key());
     }
+}
+
+/// An IssuerSigned whose top-level map has an indefinite length (`bf ... ff`).
+#[test]
+fn rejects_issuer_signed_with_indefinite_length_map() {
+    let mut f = fixture();
+    let mut bytes = issue(&mut f, &pid_builder());
+    assert_eq!(bytes[0], 0xa2);
+    bytes[0] = 0xbf;
+    bytes.push(0xff);
+    let result = verify_issuer_signed(&bytes, key(&f), &VerifyOptions::default(), SIGNED);
+    assert!(
+        matches!(&result, Err(MdocError::Cbor { source: CborError::IndefiniteLength { offset: 0 }, .. })),
+        "{result:?}"
+    );
+}
+
+/// A DeviceResponse whose `version` declares a 2^64-1 byte text in a 19-byte input.
+#[test]
+fn rejects_device_response_with_huge_declared_length() {
+    let f = fixture();
+    let mut bytes = vec![0xa1, 0x67];
+    bytes.extend_from_slice(b"version");
+    bytes.extend_from_slice(&[0x7b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    let result = verify_device_response(&bytes, key(&f), &transcript(), &VerifyOptions::default(), SIGNED);
+    assert!(
+        matches!(
+            &result,
+            Err(MdocError::Cbor {
+                source: CborError::LengthBeyondInput { declared: u64::MAX, available: 0 },
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+/// An IssuerSignedItem sent as a plain map instead of tag 24 (encoded CBOR data item).
+#[test]
+fn rejects_issuer_signed_item_without_tag_24() {
+    let mut f = fixture();
+    let mut value = decode(&issue(&mut f, &pid_builder()));
+    let namespace = get(get(&mut value, "nameSpaces"), PID).as_array_mut().unwrap();
+    let Value::Tag(24, inner) = &namespace[0] else { panic!("not tag 24") };
+    namespace[0] = decode(inner.as_bytes().unwrap());
+    let result = verify_issuer_signed(&encode(&value), key(&f), &VerifyOptions::default(), SIGNED);
+    assert_eq!(
+        result,
+        Err(MdocError::Structure {
+            at: format!("IssuerSignedItem 0 of {PID}"),
+            reason: "not #6.24(bstr)".into()
+        })
+    );
+}
+
+/// An IssuerSignedItem wrapped in tag 25 instead of tag 24.
+#[test]
+fn rejects_issuer_signed_item_with_wrong_tag() {
+    let mut f = fixture();
+    let mut value = decode(&issue(&mut f, &pid_builder()));
+    let namespace = get(get(&mut value, "nameSpaces"), PID).as_array_mut().unwrap();
+    let Value::Tag(24, inner) = namespace[0].clone() else { panic!("not tag 24") };
+    namespace[0] = Value::Tag(25, inner);
+    let result = verify_issuer_signed(&encode(&value), key(&f), &VerifyOptions::default(), SIGNED);
+    assert_eq!(
+        result,
+        Err(MdocError::Structure {
+            at: format!("IssuerSignedItem 0 of {PID}"),
+            reason: "not #6.24(bstr)".into()
+        })
+    );
 }

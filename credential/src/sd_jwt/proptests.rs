@@ -14,13 +14,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        // Floats serde_json itself reads back exactly (without its `float_roundtrip` feature
-        // its parser may be one ULP off for extreme exponents, whatever the text).
+        // Every finite float: the disclosure encoding writes Python's shortest round-trip
+        // `repr`, and serde_json (with `float_roundtrip`) reads it back exactly.
         any::<f64>()
-            .prop_filter("finite, exactly re-readable", |f| {
-                f.is_finite()
-                    && serde_json::from_str::<f64>(&serde_json::to_string(f).unwrap()).unwrap() == *f
-            })
+            .prop_filter("finite (JSON has no NaN or infinity)", |f| f.is_finite())
             .prop_map(Value::from),
         any::<String>().prop_map(Value::from),
     ];

@@ -493,3 +493,5 @@ fn rejects_kb_jwt_without_cnf() {
     let kb = create_kb_jwt(&compact, &kb_input(&holder)).unwrap();
     assert_kb_member(verify_kb(&format!("{compact}{kb}")), "cnf");
 }
+
+mod hostile;

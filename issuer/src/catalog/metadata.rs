@@ -79,6 +79,8 @@ pub struct Endpoints {
     pub nonce: String,
     /// `{issuer}/notification`.
     pub notification: String,
+    /// `{issuer}/deferred_credential`.
+    pub deferred_credential: String,
     /// `{issuer}/token`.
     pub token: String,
 }
@@ -90,6 +92,7 @@ impl Endpoints {
             credential: format!("{issuer_id}/credential"),
             nonce: format!("{issuer_id}/nonce"),
             notification: format!("{issuer_id}/notification"),
+            deferred_credential: format!("{issuer_id}/deferred_credential"),
             token: format!("{issuer_id}/token"),
         }
     }
@@ -110,6 +113,7 @@ pub fn credential_issuer_metadata(issuer_id: &str, catalog: &Catalog) -> Value {
     metadata.insert("credential_endpoint".into(), endpoints.credential.into());
     metadata.insert("nonce_endpoint".into(), endpoints.nonce.into());
     metadata.insert("notification_endpoint".into(), endpoints.notification.into());
+    metadata.insert("deferred_credential_endpoint".into(), endpoints.deferred_credential.into());
     // DIGEST §1.2: batch_size "≥ 2"; its presence signals batch support.
     let batch_size = catalog.batch_size();
     if batch_size >= 2 {

@@ -51,9 +51,11 @@ impl TenantConfig {
     pub(super) fn validate(&self, key: &str) -> Result<(), ConfigError> {
         check_segment(&format!("{key}.id"), &self.id)?;
         check_localized(&format!("{key}.name"), &self.name, true)?;
+        self.authentic_source.validate(&format!("{key}.authentic_source"))?;
         if let Some(signing_key) = &self.signing_key {
             check_signing_key(&format!("{key}.signing_key"), signing_key)?;
         }
+        self.encryption.validate(&format!("{key}.encryption"))?;
         if let Some(country) = &self.issuing_country {
             check_country(&format!("{key}.issuing_country"), country)?;
         }
@@ -97,7 +99,8 @@ impl TenantConfig {
                 ids.push(id);
             }
         }
-        Ok(())
+        self.check_authorization(key, &ids)?;
+        self.validate_attestation(key, &ids)
     }
 
     /// The ids of the built-in configurations this tenant offers.
@@ -318,4 +321,16 @@ fn check_signing_key(key: &str, signing_key: &SigningKeyConfig) -> Result<(), Co
         return Err(invalid(format!("{key}.certificate_chain"), "must be an absolute path to a PEM file"));
     }
     range(&format!("{key}.max_sessions"), hsm.max_sessions.into(), 1, 64)
+}
+
+/// `rate_limit_*`: rates up to a million per second, and a header name HTTP allows.
+pub(super) fn rate_limits(config: &super::Config) -> Result<(), ConfigError> {
+    range("rate_limit_per_ip", u64::from(config.rate_limit_per_ip), 0, 1_000_000)?;
+    range("rate_limit_per_client", u64::from(config.rate_limit_per_client), 0, 1_000_000)?;
+    if let Some(name) = &config.rate_limit_ip_header
+        && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        return Err(invalid("rate_limit_ip_header", "must be an HTTP header name, e.g. X-Forwarded-For"));
+    }
+    Ok(())
 }

@@ -234,6 +234,18 @@ fn value_checks_name_the_key() {
             "tenants[0].proof_of_age_vc_sd_jwt.vct",
         ),
         (format!("{tenant}[tenants.pid_mso_mdoc]\nbatch_size = 0"), "tenants[0].pid_mso_mdoc.batch_size"),
+        (
+            format!("{tenant}[tenants.authentic_source]\npersonal_administrative_number = true"),
+            "tenants[0].authentic_source.personal_administrative_number",
+        ),
+        (
+            format!("{tenant}[tenants.authentic_source]\ndeferred_interval_secs = 0"),
+            "tenants[0].authentic_source.deferred_interval_secs",
+        ),
+        (
+            format!("{tenant}[tenants.authentic_source]\ndeferred_lifetime_secs = 59"),
+            "tenants[0].authentic_source.deferred_lifetime_secs",
+        ),
     ];
     for (text, key) in cases {
         assert_eq!(invalid_key(load(&text)), key, "{text}");
@@ -417,4 +429,44 @@ fn dpop_keys_default_layer_and_are_checked() {
         matches!(&unknown, Err(ConfigError::Parse { message, .. }) if message.contains("sometimes")),
         "{unknown:?}"
     );
+}
+
+#[test]
+fn reads_rate_limits_from_file_and_environment() {
+    let defaults = Config::default();
+    assert_eq!((defaults.rate_limit_per_ip, defaults.rate_limit_per_client), (200, 20));
+    assert_eq!(defaults.rate_limit_ip_header, None);
+    let text = "rate_limit_per_ip = 50\nrate_limit_ip_header = \"X-Forwarded-For\"\n";
+    let config = load(text).unwrap();
+    assert_eq!(
+        (config.rate_limit_per_ip, config.rate_limit_ip_header.as_deref()),
+        (50, Some("X-Forwarded-For"))
+    );
+    let environment = env(&[("SEGL_RATE_LIMIT_PER_IP", "0"), ("SEGL_RATE_LIMIT_PER_CLIENT", "5")]);
+    let from_env = Config::from_sources(Some(text), &environment, &Overrides::default()).unwrap();
+    assert_eq!((from_env.rate_limit_per_ip, from_env.rate_limit_per_client), (0, 5));
+}
+
+/// A rate-limit header that is no HTTP header name, and rates above a million per second.
+#[test]
+fn rejects_unusable_rate_limit_settings() {
+    assert_eq!(invalid_key(load("rate_limit_ip_header = \"X Forwarded\"")), "rate_limit_ip_header");
+    assert_eq!(invalid_key(load("rate_limit_per_ip = 1000001")), "rate_limit_per_ip");
+    assert_eq!(invalid_key(load("rate_limit_per_client = 2000000")), "rate_limit_per_client");
+}
+
+#[test]
+fn authentic_source_defaults_and_file_values() {
+    let default = Config::default();
+    let settings = default.tenants[0].authentic_source;
+    assert_eq!(settings, crate::source::SourceSettings::default());
+    assert_eq!(settings.identifier, crate::source::IdentifierKind::Opaque);
+    assert!(!settings.personal_administrative_number);
+    assert_eq!(settings.protected_persons, crate::source::ProtectedPersons::Withhold);
+    assert_eq!((settings.deferred_interval_secs, settings.deferred_lifetime_secs), (60, 604_800));
+    let dk = load(EXAMPLE).unwrap().tenant("dk").unwrap().authentic_source;
+    assert_eq!(dk.identifier, crate::source::IdentifierKind::Cpr);
+    let text =
+        "[[tenants]]\nid = \"a\"\nname = { en = \"A\" }\n[tenants.authentic_source]\nidentifier = \"ssn\"\n";
+    assert!(load(text).is_err());
 }

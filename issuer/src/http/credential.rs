@@ -1,4 +1,5 @@
-//! `POST /{tenant}/credential` and `POST /{tenant}/notification`.
+//! `POST /{tenant}/credential`, `POST /{tenant}/deferred_credential` and
+//! `POST /{tenant}/notification`.
 
 use std::sync::Arc;
 
@@ -8,13 +9,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::dpop::{authorization, proof, resource_error, with_nonce};
+use super::encrypted::{MaybeEncrypted, Opened, maybe_encrypt_response};
 use super::extract::{WithStatus, json_rejection, tenant};
-use super::token::no_store;
-use crate::protocol::{CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, NotificationRequest};
-use crate::service::credential;
+use super::{ApiError, AppState};
+use crate::protocol::{
+    CredentialRequest, CredentialResponse, DeferredCredentialRequest, DeferredCredentialResponse, ErrorCode,
+    ErrorResponse, NotificationRequest,
+};
+use crate::service::credential::{self, CredentialAnswer};
+use crate::service::deferred;
 use crate::service::dpop::{self, ProofContext};
+use crate::service::encryption::ResponseEncryption;
 use crate::service::tenant::Tenant;
 use crate::store::Store;
 
@@ -51,11 +57,21 @@ async fn authorize<'h, S: Store>(
     tag = "oid4vci",
     params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
     security(("bearer" = [])),
-    request_body(content = CredentialRequest, content_type = "application/json",
-        description = "Credential Request (OpenID4VCI 1.0 §8.2)"),
+    request_body(content(
+        (CredentialRequest = "application/json"),
+        (String = "application/jwt"),
+    ), description = "Credential Request (OpenID4VCI 1.0 §8.2): JSON, or a compact JWE (ECDH-ES to a key of \
+        `credential_request_encryption.jwks`) whose plaintext is that JSON (§10)"),
     responses(
         (status = 200, description = "Credential Response (OpenID4VCI 1.0 §8.3) with one credential per key \
-            proof; `Cache-Control: no-store`", body = CredentialResponse, content_type = "application/json"),
+            proof; `Cache-Control: no-store`. When the request carried `credential_response_encryption`, the \
+            response is a compact JWE to that key (`application/jwt`, §10)", content(
+                (CredentialResponse = "application/json"),
+                (String = "application/jwt"),
+            )),
+        (status = 202, description = "Deferred (OpenID4VCI 1.0 §8.3): the authentic source has the data not \
+            yet; ask `deferred_credential_endpoint` with `transaction_id` after `interval` seconds",
+            body = DeferredCredentialResponse, content_type = "application/json"),
         (status = 400, description = "`invalid_credential_request`, `unknown_credential_configuration`, \
             `unknown_credential_identifier`, `invalid_proof`, `invalid_nonce` or \
             `invalid_encryption_parameters` (OpenID4VCI 1.0 §8.3.1.2)", body = ErrorResponse, content_type = "application/json"),
@@ -67,7 +83,9 @@ async fn authorize<'h, S: Store>(
         (status = 403, description = "`credential_request_denied`", body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
-        (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is neither `application/json` nor `application/jwt`", body = ErrorResponse, content_type = "application/json"),
+        (status = 429, description = "`slow_down`: over this node's rate limit per address or client; \
+            `Retry-After` gives the seconds to wait", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
     ),
 )]
@@ -76,40 +94,43 @@ pub async fn credential<S: Store>(
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
-    body: Result<Json<CredentialRequest>, JsonRejection>,
+    body: MaybeEncrypted<CredentialRequest>,
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
     let nonce = dpop::new_nonce(&tenant, now);
-    // A request with an access token but an unreadable body is refused for its body (before the
-    // token is looked up); one without a token is refused for that.
-    let body = match (authorization(&headers), body) {
-        (Some(_), Err(rejection)) => {
-            let refusal = json_rejection(rejection, ErrorCode::InvalidCredentialRequest);
-            return Ok(with_nonce(refusal.into_response(), &nonce));
-        }
-        (_, body) => body,
-    };
+    // A request with an access token but an unreadable (or undecryptable) body is refused for
+    // its body (before the token is looked up); one without a token is refused for that.
+    let opened =
+        match (authorization(&headers), body.open(&tenant.encryption, ErrorCode::InvalidCredentialRequest)) {
+            (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
+            (_, opened) => opened,
+        };
     let access_token = match authorize(&state, &tenant, "credential", &method, &headers).await {
         Ok(token) => token,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
-        let Json(request) =
-            body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
-        let response = credential::issue_credentials(
+        let Opened { mut request, encrypted } = opened?;
+        // Settled before any proof is looked at, so a refusal spends no c_nonce (§8.2, §10).
+        let encryption = tenant
+            .encryption
+            .negotiate_response(request.credential_response_encryption.as_ref(), encrypted)?;
+        request.credential_response_encryption = None;
+        let mut rng = request_rng()?;
+        let answer = credential::issue_credentials(
             &state.store,
             &tenant,
             access_token,
             &request,
             &state.proof_window,
             now,
-            &mut rand::rngs::OsRng,
+            &mut rng,
         )
         .await?;
         // Success means the request named an offered configuration by id.
-        if let Some(configuration) =
-            request.credential_configuration_id.as_deref().and_then(|id| tenant.catalog.get(id))
+        if let (CredentialAnswer::Issued(response), Some(configuration)) =
+            (&answer, request.credential_configuration_id.as_deref().and_then(|id| tenant.catalog.get(id)))
         {
             state.metrics.issued(
                 &tenant.id,
@@ -118,7 +139,7 @@ pub async fn credential<S: Store>(
                 response.credentials.len(),
             );
         }
-        Ok::<_, WithStatus>(no_store(Json(response)))
+        Ok::<_, WithStatus>(render(answer, encryption.as_ref(), &mut rng)?)
     }
     .await;
     Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
@@ -142,6 +163,8 @@ pub async fn credential<S: Store>(
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
         (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 429, description = "`slow_down`: over this node's rate limit per address or client; \
+            `Retry-After` gives the seconds to wait", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
     ),
 )]
@@ -176,4 +199,88 @@ pub async fn notification<S: Store>(
     }
     .await;
     Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
+}
+
+/// 200 with the credentials, or 202 with the deferred transaction (OpenID4VCI 1.0 §8.3, §9.2);
+/// never cached, encrypted when the wallet asked for it (§10).
+fn render(
+    answer: CredentialAnswer,
+    encryption: Option<&ResponseEncryption>,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<Response, ApiError> {
+    match answer {
+        CredentialAnswer::Issued(response) => {
+            maybe_encrypt_response(StatusCode::OK, &response, encryption, rng)
+        }
+        CredentialAnswer::Deferred(pending) => {
+            maybe_encrypt_response(StatusCode::ACCEPTED, &pending, encryption, rng)
+        }
+    }
+}
+
+/// The deferred credential endpoint: the credentials of a deferred transaction, once.
+#[utoipa::path(
+    post,
+    path = "/{tenant}/deferred_credential",
+    tag = "oid4vci",
+    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    security(("bearer" = [])),
+    request_body(content = DeferredCredentialRequest, content_type = "application/json",
+        description = "Deferred Credential Request (OpenID4VCI 1.0 §9.1), with the access token of the original request"),
+    responses(
+        (status = 200, description = "The credentials (OpenID4VCI 1.0 §9.2); the transaction is spent",
+            body = CredentialResponse, content_type = "application/json"),
+        (status = 202, description = "Still not ready: ask again after `interval` seconds",
+            body = DeferredCredentialResponse, content_type = "application/json"),
+        (status = 400, description = "`invalid_transaction_id` (unknown, expired, already used, or another \
+            token's), `invalid_credential_request` or `invalid_encryption_parameters` (OpenID4VCI 1.0 §9.3)",
+            body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_token`, `invalid_dpop_proof` or `use_dpop_nonce`, as at the \
+            credential endpoint", body = ErrorResponse, content_type = "application/json"),
+        (status = 403, description = "`credential_request_denied`: the source's data do not make the credential",
+            body = ErrorResponse, content_type = "application/json"),
+        (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
+    ),
+)]
+pub async fn deferred_credential<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Result<Json<DeferredCredentialRequest>, JsonRejection>,
+) -> Result<Response, WithStatus> {
+    let tenant = tenant(&state, &id)?;
+    let now = state.clock.now();
+    let nonce = dpop::new_nonce(&tenant, now);
+    let body = match (authorization(&headers), body) {
+        (Some(_), Err(rejection)) => {
+            let refusal = json_rejection(rejection, ErrorCode::InvalidCredentialRequest);
+            return Ok(with_nonce(refusal.into_response(), &nonce));
+        }
+        (_, body) => body,
+    };
+    let access_token = match authorize(&state, &tenant, "deferred_credential", &method, &headers).await {
+        Ok(token) => token,
+        Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
+    };
+    let answer = async {
+        let Json(request) =
+            body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
+        let mut rng = request_rng()?;
+        let answer = deferred::pick_up(&state.store, &tenant, access_token, &request, now, &mut rng).await?;
+        Ok::<_, WithStatus>(render(answer, None, &mut rng)?)
+    }
+    .await;
+    Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
+}
+
+/// A CSPRNG for one credential request, seeded with one read of the operating system's
+/// randomness: the salts, decoys and ids of a batch then cost no system call each.
+fn request_rng() -> Result<rand::rngs::StdRng, ApiError> {
+    use rand::SeedableRng as _;
+    rand::rngs::StdRng::from_rng(rand::rngs::OsRng)
+        .map_err(|error| ApiError::server(format!("operating system randomness: {error}")))
 }

@@ -11,6 +11,7 @@ pub(crate) fn status(error: &ApiError) -> StatusCode {
     match error.code {
         ErrorCode::InvalidToken | ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         ErrorCode::CredentialRequestDenied => StatusCode::FORBIDDEN,
+        ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -88,7 +89,13 @@ mod tests {
             CredentialRequestDenied,
             InvalidNotificationId,
             InvalidNotificationRequest,
+            SlowDown,
             ServerError,
+            AccessDenied,
+            InvalidScope,
+            InvalidAuthorizationDetails,
+            UnsupportedResponseType,
+            InvalidTarget,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

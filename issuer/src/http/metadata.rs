@@ -5,37 +5,90 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::encrypted::APPLICATION_JWT;
 use super::extract::{WithStatus, tenant};
 use super::{ApiError, AppState};
 use crate::catalog::metadata;
 use crate::protocol::{ErrorCode, ErrorResponse};
 use crate::store::Store;
 
-/// `GET /.well-known/openid-credential-issuer/{tenant}` (OpenID4VCI 1.0 §12.2.2).
+/// `GET /.well-known/openid-credential-issuer/{tenant}` (OpenID4VCI 1.0 §12.2.2): JSON, or the
+/// signed metadata (§12.2.3) when `Accept` prefers `application/jwt`.
 #[utoipa::path(
     get,
     path = "/.well-known/openid-credential-issuer/{tenant}",
     tag = "metadata",
     operation_id = "credential_issuer_metadata",
-    params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
+    params(
+        ("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier"),
+        ("Accept" = Option<String>, Header, description = "`application/jwt` for the signed metadata (§12.2.3); \
+            JSON otherwise"),
+    ),
     responses(
         (status = 200, description = "Credential Issuer Metadata (OpenID4VCI 1.0 §12.2.4): a JSON object with \
             `credential_issuer`, `credential_endpoint`, `nonce_endpoint`, `notification_endpoint`, `display`, \
             `credential_configurations_supported` and, when batches are allowed, \
-            `batch_credential_issuance`, built from the tenant's catalogue", body = Object,
-            content_type = "application/json"),
+            `batch_credential_issuance`, built from the tenant's catalogue; with `credential_request_encryption` \
+            and `credential_response_encryption` when the tenant offers them. As `application/jwt`: the same \
+            members as claims of a JWS (`typ` `openidvci-issuer-metadata+jwt`, `x5c` the tenant's certificate \
+            chain, `iss` and `sub` the issuer identifier, `iat`); `Vary: Accept`", content(
+                (Object = "application/json"),
+                (String = "application/jwt"),
+            )),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 500, description = "`server_error`: the signed metadata could not be signed", body = ErrorResponse, content_type = "application/json"),
     ),
 )]
 pub async fn credential_issuer<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WithStatus> {
+    headers: HeaderMap,
+) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
-    Ok(Json(metadata::credential_issuer_metadata(&tenant.issuer_id, &tenant.catalog)))
+    let mut metadata = metadata::credential_issuer_metadata(&tenant.issuer_id, &tenant.catalog);
+    crate::service::authorize::metadata::credential_issuer(&tenant, &mut metadata);
+    crate::service::key_attestation::advertise(&tenant, &mut metadata);
+    tenant.encryption.extend_metadata(&mut metadata);
+    let mut response = if prefers_jwt(&headers) {
+        let signed = tenant.signed_metadata.get_or_sign(
+            &metadata,
+            &tenant.issuer_id,
+            tenant.signer.as_ref(),
+            state.clock.now(),
+        )?;
+        ([(header::CONTENT_TYPE, APPLICATION_JWT)], signed).into_response()
+    } else {
+        Json(metadata).into_response()
+    };
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
+}
+
+/// True when `Accept` lists `application/jwt` with a quality above zero and at least that of
+/// `application/json` (§12.2.2: answer with the type the wallet asked for when supported).
+fn prefers_jwt(headers: &HeaderMap) -> bool {
+    let mut jwt = 0.0_f32;
+    let mut json = 0.0_f32;
+    for value in headers.get_all(header::ACCEPT).iter().filter_map(|value| value.to_str().ok()) {
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match media.as_str() {
+                APPLICATION_JWT => jwt = jwt.max(quality),
+                "application/json" => json = json.max(quality),
+                _ => {}
+            }
+        }
+    }
+    jwt > 0.0 && jwt >= json
 }
 
 /// `GET /.well-known/oauth-authorization-server/{tenant}` (RFC 8414).
@@ -57,7 +110,10 @@ pub async fn authorization_server<S: Store>(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WithStatus> {
     let tenant = tenant(&state, &id)?;
-    Ok(Json(metadata::authorization_server_metadata(&tenant.issuer_id)))
+    let mut document = metadata::authorization_server_metadata(&tenant.issuer_id);
+    crate::service::authorize::metadata::authorization_server(&tenant, &mut document);
+    crate::service::client_attestation::advertise(&tenant, &mut document);
+    Ok(Json(document))
 }
 
 /// `GET /.well-known/jwt-vc-issuer/{tenant}` (SD-JWT VC §4).

@@ -2,13 +2,17 @@
 //! the rendering of [`ApiError`].
 
 mod admin;
+mod authorize;
+pub mod client_attestation;
 mod credential;
 mod dpop;
+pub mod encrypted;
 pub mod error;
 mod extract;
 mod metadata;
 mod offers;
 pub mod openapi;
+pub mod rate_limit;
 mod status;
 mod token;
 
@@ -54,6 +58,8 @@ pub struct AppState<S> {
     pub status_lists: Publisher,
     /// Issuance counters (exposed at `/metrics` by [`observed_app`]).
     pub metrics: IssuerMetrics,
+    /// Per-IP and per-client request limits of the wallet endpoints (this node's).
+    pub rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 /// An HTTP method a route answers to.
@@ -103,10 +109,14 @@ pub enum Endpoint {
     Token,
     /// The nonce endpoint (OpenID4VCI 1.0 §7).
     Nonce,
+    /// The client attestation challenge endpoint (Attestation-Based Client Authentication).
+    Challenge,
     /// The credential endpoint (OpenID4VCI 1.0 §8).
     Credential,
     /// The notification endpoint (OpenID4VCI 1.0 §11).
     Notification,
+    /// The deferred credential endpoint (OpenID4VCI 1.0 §9).
+    DeferredCredential,
     /// A Credential Offer by reference (OpenID4VCI 1.0 §4.1.3).
     OfferByReference,
     /// The HTML page showing an offer.
@@ -129,6 +139,12 @@ pub enum Endpoint {
     AdminTenantGroupStatus,
     /// Admin: the credentials an offer issued, tenant-scoped.
     AdminTenantOfferCredentials,
+    /// Pushed authorization requests (RFC 9126).
+    PushedAuthorization,
+    /// The authorization endpoint (RFC 6749 §3.1, by `request_uri` only).
+    Authorization,
+    /// The upstream login's callback.
+    LoginCallback,
 }
 
 /// One route: method, axum path template and handler.
@@ -166,8 +182,10 @@ pub const ROUTES: &[Route] = &[
     route(RouteMethod::Get, "/{tenant}/type-metadata/{configuration}", Endpoint::TypeMetadata),
     route(RouteMethod::Post, "/{tenant}/token", Endpoint::Token),
     route(RouteMethod::Post, "/{tenant}/nonce", Endpoint::Nonce),
+    route(RouteMethod::Post, "/{tenant}/challenge", Endpoint::Challenge),
     route(RouteMethod::Post, "/{tenant}/credential", Endpoint::Credential),
     route(RouteMethod::Post, "/{tenant}/notification", Endpoint::Notification),
+    route(RouteMethod::Post, "/{tenant}/deferred_credential", Endpoint::DeferredCredential),
     route(RouteMethod::Get, "/{tenant}/offers/{offer}", Endpoint::OfferByReference),
     route(RouteMethod::Get, "/{tenant}/offers/{offer}/page", Endpoint::OfferPage),
     route(RouteMethod::Post, "/admin/v1/offers", Endpoint::AdminCreateOffer),
@@ -191,6 +209,9 @@ pub const ROUTES: &[Route] = &[
         "/admin/v1/tenants/{tenant}/offers/{offer}/credentials",
         Endpoint::AdminTenantOfferCredentials,
     ),
+    route(RouteMethod::Post, "/{tenant}/par", Endpoint::PushedAuthorization),
+    route(RouteMethod::Get, "/{tenant}/authorize", Endpoint::Authorization),
+    route(RouteMethod::Get, "/{tenant}/login/callback", Endpoint::LoginCallback),
 ];
 
 /// The issuer's router: metadata, the OpenID4VCI endpoints of every tenant, and the admin API,
@@ -198,7 +219,9 @@ pub const ROUTES: &[Route] = &[
 pub fn app<S: Store>(state: Arc<AppState<S>>) -> Router {
     ROUTES
         .iter()
-        .fold(Router::new(), |router, route| router.route(route.path, method_router::<S>(route)))
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, limited(method_router::<S>(route), route.endpoint, &state.rate_limits))
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -236,6 +259,18 @@ pub fn observed_app<S: Store>(
     (segl_ops::observe(router, Arc::new(http)), registry)
 }
 
+/// `handler` behind the rate limits when `endpoint` is one of the limited ones.
+fn limited<S: Store>(
+    handler: MethodRouter<Arc<AppState<S>>>,
+    endpoint: Endpoint,
+    limits: &Arc<rate_limit::RateLimits>,
+) -> MethodRouter<Arc<AppState<S>>> {
+    if !rate_limit::guarded(endpoint) || !limits.enabled() {
+        return handler;
+    }
+    handler.layer(axum::middleware::from_fn_with_state(Arc::clone(limits), rate_limit::enforce))
+}
+
 fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
     let method = route.method.filter();
     match route.endpoint {
@@ -248,8 +283,10 @@ fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
         Endpoint::TypeMetadata => on(method, metadata::type_metadata::<S>),
         Endpoint::Token => on(method, token::token::<S>),
         Endpoint::Nonce => on(method, token::nonce::<S>),
+        Endpoint::Challenge => on(method, client_attestation::challenge::<S>),
         Endpoint::Credential => on(method, credential::credential::<S>),
         Endpoint::Notification => on(method, credential::notification::<S>),
+        Endpoint::DeferredCredential => on(method, credential::deferred_credential::<S>),
         Endpoint::OfferByReference => on(method, offers::by_reference::<S>),
         Endpoint::OfferPage => on(method, offers::page::<S>),
         Endpoint::AdminCreateOffer => on(method, admin::create_offer::<S>),
@@ -261,5 +298,8 @@ fn method_router<S: Store>(route: &Route) -> MethodRouter<Arc<AppState<S>>> {
         Endpoint::AdminTenantCredentialStatus => on(method, status::tenant_credential_status::<S>),
         Endpoint::AdminTenantGroupStatus => on(method, status::tenant_group_status::<S>),
         Endpoint::AdminTenantOfferCredentials => on(method, status::tenant_offer_credentials::<S>),
+        Endpoint::PushedAuthorization => on(method, authorize::par::<S>),
+        Endpoint::Authorization => on(method, authorize::authorization::<S>),
+        Endpoint::LoginCallback => on(method, authorize::login_callback::<S>),
     }
 }

@@ -7,12 +7,14 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, credential, metadata, offers, status, token};
+use super::{admin, authorize, client_attestation, credential, metadata, offers, status, token};
 use crate::protocol::{
-    CredentialOffer, CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, Grants,
-    GroupStatusUpdate, IssuedCredential, IssuedCredentialInfo, NonceResponse, NotificationEvent,
-    NotificationRequest, OfferCreated, OfferCredentials, OfferRequest, PreAuthorizedCodeGrant, Proofs,
-    StatusListEntry, StatusUpdate, StatusUpdated, StatusValue, TokenRequest, TokenResponse, TxCode,
+    ChallengeResponse, CredentialOffer, CredentialRequest, CredentialResponse, DeferredCredentialRequest,
+    DeferredCredentialResponse, ErrorCode, ErrorResponse, Grants, GroupStatusUpdate, IssuedCredential,
+    IssuedCredentialInfo, NonceResponse, NotificationEvent, NotificationRequest, OfferCreated,
+    OfferCredentials, OfferRequest, PreAuthorizedCodeGrant, Proofs, PushedAuthorizationRequest,
+    PushedAuthorizationResponse, SourceReference, StatusListEntry, StatusUpdate, StatusUpdated, StatusValue,
+    TokenRequest, TokenResponse, TxCode,
 };
 
 /// The name of the bearer security scheme the credential, notification and admin endpoints use.
@@ -40,8 +42,10 @@ pub const BEARER_SCHEME: &str = "bearer";
         metadata::type_metadata,
         token::token,
         token::nonce,
+        client_attestation::challenge,
         credential::credential,
         credential::notification,
+        credential::deferred_credential,
         offers::by_reference,
         offers::page,
         admin::create_offer,
@@ -53,8 +57,12 @@ pub const BEARER_SCHEME: &str = "bearer";
         status::tenant_credential_status,
         status::tenant_group_status,
         status::tenant_offer_credentials,
+        authorize::par,
+        authorize::authorization,
+        authorize::login_callback,
     ),
     components(schemas(
+        ChallengeResponse,
         CredentialOffer,
         Grants,
         PreAuthorizedCodeGrant,
@@ -68,6 +76,9 @@ pub const BEARER_SCHEME: &str = "bearer";
         IssuedCredential,
         NotificationRequest,
         NotificationEvent,
+        DeferredCredentialRequest,
+        DeferredCredentialResponse,
+        SourceReference,
         ErrorResponse,
         ErrorCode,
         OfferRequest,
@@ -79,6 +90,8 @@ pub const BEARER_SCHEME: &str = "bearer";
         StatusListEntry,
         IssuedCredentialInfo,
         OfferCredentials,
+        PushedAuthorizationRequest,
+        PushedAuthorizationResponse,
     )),
     modifiers(&BearerScheme),
     tags(

@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::client_attestation::{authenticate_client, with_challenge};
 use super::dpop::{proof, with_nonce};
 use super::extract::{WithStatus, form_rejection, tenant};
-use crate::protocol::{ErrorResponse, NonceResponse, TokenRequest, TokenResponse};
+use crate::protocol::{AUTHORIZATION_CODE_GRANT, ErrorResponse, NonceResponse, TokenRequest, TokenResponse};
 use crate::service::dpop::{self, ProofContext};
-use crate::service::token;
+use crate::service::{authorize, token};
 use crate::store::Store;
 
 /// The token endpoint: pre-authorized code (and transaction code) for an access token.
@@ -22,6 +23,12 @@ use crate::store::Store;
     path = "/{tenant}/token",
     tag = "oid4vci",
     params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier"),
+        ("OAuth-Client-Attestation" = Option<String>, Header, description = "A wallet attestation \
+        (`oauth-client-attestation+jwt`) by a trusted wallet provider; required when the tenant has \
+        `client_attestation = \"required\"`"),
+        ("OAuth-Client-Attestation-PoP" = Option<String>, Header, description = "Its proof of \
+        possession (`oauth-client-attestation-pop+jwt`): `aud` this issuer, fresh `iat`, single-use \
+        `jti`, and `challenge` when the tenant requires one"),
         ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4) for `POST` on this \
         URL; the token is then bound to its key (`token_type` `DPoP`). Required when the tenant has \
         `dpop = \"required\"`")),
@@ -33,12 +40,17 @@ use crate::store::Store;
             answer carries a fresh `DPoP-Nonce` header (RFC 9449 §8)",
             body = TokenResponse, content_type = "application/json"),
         (status = 400, description = "`invalid_request`, `invalid_grant` (unknown, expired or used code, wrong \
-            `tx_code`), `unsupported_grant_type` (RFC 6749 §5.2), `invalid_dpop_proof` (missing when \
+            `tx_code`), `unsupported_grant_type` (RFC 6749 §5.2), `invalid_client_attestation` (wallet attestation \
+            or PoP invalid, untrusted, expired or replayed), `use_attestation_challenge` (PoP needs a fresh \
+            challenge), `invalid_dpop_proof` (missing when \
             required, malformed, replayed, or for another method or URL) or `use_dpop_nonce` (retry with \
             the `DPoP-Nonce` header's nonce) (RFC 9449 §5, §8)", body = ErrorResponse, content_type = "application/json"),
+        (status = 401, description = "`invalid_client`: the tenant requires wallet attestation and none was sent", body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
         (status = 415, description = "The body is not `application/x-www-form-urlencoded`", body = ErrorResponse, content_type = "application/json"),
+        (status = 429, description = "`slow_down`: over this node's rate limit per address or client; \
+            `Retry-After` gives the seconds to wait", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
     ),
 )]
@@ -62,21 +74,46 @@ pub async fn token<S: Store>(
             window: state.dpop_window,
             access_token: None,
         };
+        // The authorization code grant authenticates its wallet (attestation included) in
+        // `authorize::authenticate_wallet`; a PoP must be checked, and its jti recorded, once.
+        let client = if request.grant_type == AUTHORIZATION_CODE_GRANT {
+            None
+        } else {
+            authenticate_client(&state, &tenant, &headers).await?
+        };
         let dpop_jkt = dpop::token_binding(&state.store, &tenant, proof(&headers), &context).await?;
-        let response = token::exchange_pre_authorized_code(
-            &state.store,
-            &tenant.id,
-            &request,
-            dpop_jkt,
-            &state.lifetimes,
-            now,
-            &mut rand::rngs::OsRng,
-        )
-        .await?;
+        let response = if request.grant_type == AUTHORIZATION_CODE_GRANT {
+            let evidence = super::authorize::evidence(&headers, request.client_id.as_deref());
+            let rng = &mut rand::rngs::OsRng;
+            authorize::exchange_authorization_code(
+                &state.store,
+                &tenant,
+                &request,
+                &evidence,
+                dpop_jkt,
+                &state.lifetimes,
+                now,
+                rng,
+            )
+            .await?
+        } else {
+            token::exchange_pre_authorized_code(
+                &state.store,
+                &tenant.id,
+                &request,
+                dpop_jkt,
+                client.map(|client| client.client_id),
+                &state.lifetimes,
+                now,
+                &mut rand::rngs::OsRng,
+            )
+            .await?
+        };
         Ok::<_, WithStatus>(no_store(Json(response)))
     }
     .await;
-    Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))
+    let response = with_challenge(answer.unwrap_or_else(IntoResponse::into_response), &state, &tenant);
+    Ok(with_nonce(response, &nonce))
 }
 
 /// The nonce endpoint: a fresh `c_nonce`.
@@ -90,6 +127,8 @@ pub async fn token<S: Store>(
             fresh `DPoP-Nonce` header (RFC 9449 §8)",
             body = NonceResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
+        (status = 429, description = "`slow_down`: over this node's rate limit per address or client; \
+            `Retry-After` gives the seconds to wait", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
     ),
 )]

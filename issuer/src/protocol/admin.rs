@@ -16,8 +16,16 @@ pub struct OfferRequest {
     pub credential_configuration_ids: Vec<String>,
     /// The claims to issue, keyed by PID rulebook data identifiers (or by the configured claim
     /// names of an attestation); valid for every requested configuration.
+    /// Absent (or empty) when `authentic_source` names the person instead.
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub claims: Map<String, Value>,
+    /// The person in the tenant's authentic source whose data to issue, instead of `claims`:
+    /// resolved when the wallet asks for the credential, so data delivered later is used (and
+    /// issuance is deferred until it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub authentic_source: Option<SourceReference>,
     /// Protect the pre-authorized code with a numeric transaction code (OpenID4VCI 1.0 §4.1.1
     /// `tx_code`) that the authority delivers to the user out of band.
     #[serde(default)]
@@ -29,6 +37,15 @@ pub struct OfferRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub subject: Option<String>,
+}
+
+/// An offer's person in the tenant's authentic source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceReference {
+    /// The person's identifier, of the tenant's kind (`[tenants.authentic_source] identifier`:
+    /// opaque text, or a CPR number `DDMMYYSSSS` / `DDMMYY-SSSS`).
+    pub identifier: String,
 }
 
 /// The answer to an [`OfferRequest`].

@@ -1,4 +1,5 @@
-//! Nonce, credential and notification endpoint messages (OpenID4VCI 1.0 §7, §8, §11).
+//! Nonce, credential, deferred credential and notification endpoint messages (OpenID4VCI 1.0
+//! §7, §8, §9, §11).
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,27 @@ pub struct CredentialResponse {
     pub credentials: Vec<IssuedCredential>,
     /// The id the wallet uses at the notification endpoint.
     pub notification_id: String,
+}
+
+/// A Deferred Credential Request (OpenID4VCI 1.0 §9.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeferredCredentialRequest {
+    /// The `transaction_id` of the earlier 202 answer.
+    pub transaction_id: String,
+    /// Response encryption parameters (not supported yet: refused when present).
+    #[schema(value_type = Option<Object>)]
+    pub credential_response_encryption: Option<serde_json::Value>,
+}
+
+/// The 202 answer of the credential and deferred credential endpoints (OpenID4VCI 1.0 §8.3,
+/// §9.2): the credentials are not ready; ask again with `transaction_id` after `interval`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeferredCredentialResponse {
+    /// Identifies the deferred issuance at the deferred credential endpoint.
+    pub transaction_id: String,
+    /// Seconds the wallet should wait before asking.
+    pub interval: u64,
 }
 
 /// What happened to an issued credential, reported by the wallet.

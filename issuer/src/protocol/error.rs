@@ -31,6 +31,8 @@ pub enum ErrorCode {
     InvalidEncryptionParameters,
     /// OpenID4VCI: the request was refused for good.
     CredentialRequestDenied,
+    /// OpenID4VCI §9.3: the deferred `transaction_id` is unknown, expired or already used.
+    InvalidTransactionId,
     /// OpenID4VCI §11.3: unknown `notification_id`.
     InvalidNotificationId,
     /// OpenID4VCI §11.3: malformed notification request.
@@ -39,8 +41,27 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8, §9: the DPoP proof must carry the server nonce of the `DPoP-Nonce` header.
     UseDpopNonce,
+    /// RFC 8628 §3.5 (borrowed for every endpoint): too many requests from this address or
+    /// client; retry after the `Retry-After` seconds (HTTP 429).
+    SlowDown,
+    /// Attestation-Based Client Authentication: the wallet attestation or its PoP is invalid,
+    /// untrusted, expired or replayed.
+    InvalidClientAttestation,
+    /// Attestation-Based Client Authentication: the PoP must carry a fresh challenge from the
+    /// challenge endpoint (or the `OAuth-Client-Attestation-Challenge` header).
+    UseAttestationChallenge,
     /// RFC 6749: an unexpected condition on the server (details only in the log).
     ServerError,
+    /// RFC 6749 §4.1.2.1: the person or the upstream login refused the authorization.
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1: the scope is unknown or malformed.
+    InvalidScope,
+    /// RFC 9396 §5: the `authorization_details` are malformed or name nothing offered.
+    InvalidAuthorizationDetails,
+    /// RFC 6749 §4.1.2.1: only `response_type=code` is supported.
+    UnsupportedResponseType,
+    /// RFC 8707 §2: the `resource` is not this credential issuer.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -59,11 +80,20 @@ impl ErrorCode {
             ErrorCode::InvalidNonce => "invalid_nonce",
             ErrorCode::InvalidEncryptionParameters => "invalid_encryption_parameters",
             ErrorCode::CredentialRequestDenied => "credential_request_denied",
+            ErrorCode::InvalidTransactionId => "invalid_transaction_id",
             ErrorCode::InvalidNotificationId => "invalid_notification_id",
             ErrorCode::InvalidNotificationRequest => "invalid_notification_request",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::InvalidClientAttestation => "invalid_client_attestation",
+            ErrorCode::UseAttestationChallenge => "use_attestation_challenge",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidTarget => "invalid_target",
         }
     }
 }

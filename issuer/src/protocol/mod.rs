@@ -2,16 +2,23 @@
 //! serde structs with no logic: the service layer converts them into validated domain values.
 
 mod admin;
+mod attestation;
+mod authorize;
 mod credential;
 mod error;
 mod offer;
 mod status;
 mod token;
 
-pub use admin::{OfferCreated, OfferRequest};
+pub use admin::{OfferCreated, OfferRequest, SourceReference};
+pub use attestation::ChallengeResponse;
+pub use authorize::{
+    AUTHORIZATION_CODE_GRANT, AuthorizationRequest, CredentialAuthorizationDetail,
+    PushedAuthorizationRequest, PushedAuthorizationResponse, REQUEST_URI_PREFIX,
+};
 pub use credential::{
-    CredentialRequest, CredentialResponse, IssuedCredential, NonceResponse, NotificationEvent,
-    NotificationRequest, Proofs,
+    CredentialRequest, CredentialResponse, DeferredCredentialRequest, DeferredCredentialResponse,
+    IssuedCredential, NonceResponse, NotificationEvent, NotificationRequest, Proofs,
 };
 pub use error::{ErrorCode, ErrorResponse};
 pub use offer::{CredentialOffer, Grants, PRE_AUTHORIZED_CODE_GRANT, PreAuthorizedCodeGrant, TxCode};

@@ -2,8 +2,6 @@
 //! access token, the request and every key proof, consume the proofs' nonces exactly once, then
 //! mint one SD-JWT VC or mdoc per proven key with the tenant's signer.
 
-use std::collections::HashSet;
-
 use rand_core::CryptoRngCore;
 use segl_credential::clock::UnixTime;
 use segl_credential::jose::{KeyReference, base64url_encode};
@@ -13,14 +11,17 @@ use segl_credential::sd_jwt::{self, IssueOptions};
 use segl_credential::status_list::{StatusClaim, StatusReference};
 
 use super::ApiError;
-use super::proof::{ProofRules, ValidProof, check_jwt_proof};
+use super::deferred::{self, OfferClaims};
+use super::key_attestation::KeyAttestationRules;
+use super::proof::ProofRules;
 use super::tenant::Tenant;
 use super::token::new_secret;
-use crate::catalog::{CredentialConfiguration, Format, InputClaims, SdJwtClaims};
+use crate::catalog::{CredentialConfiguration, Format, SdJwtClaims};
 use crate::protocol::{
-    CredentialRequest, CredentialResponse, ErrorCode, IssuedCredential, NotificationRequest, Proofs,
+    CredentialRequest, CredentialResponse, DeferredCredentialResponse, ErrorCode, IssuedCredential,
+    NotificationRequest,
 };
-use crate::store::{AccessGrant, NewCredential, NewIssuance, SecretHash, Store};
+use crate::store::{AccessGrant, EntryRequest, NewIssuance, Reservation, ReserveError, SecretHash, Store};
 
 /// The proof signing algorithms the issuer accepts (HAIP 1.0: ES256 on P-256; its metadata's
 /// `proof_signing_alg_values_supported`).
@@ -39,8 +40,19 @@ pub struct ProofWindow {
     pub max_skew: i64,
 }
 
+/// What the credential and deferred credential endpoints answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialAnswer {
+    /// 200: the credentials (OpenID4VCI 1.0 §8.3).
+    Issued(CredentialResponse),
+    /// 202: not yet; ask the deferred credential endpoint after `interval` (§8.3, §9.2).
+    Deferred(DeferredCredentialResponse),
+}
+
 /// Answers a Credential Request (OpenID4VCI 1.0 §8.2) made with `access_token`: one credential
-/// per `jwt` key proof, bound to the proof's key, and a `notification_id` for §11.
+/// per proven key (a `jwt` proof's key, or each key a trusted key attestation lists), bound to
+/// it, up to the batch size, and a `notification_id` for §11; or, when the offer's authentic
+/// source has the person's data not yet, a deferred transaction (§9) that keeps the proven keys.
 ///
 /// Nothing is consumed or recorded unless the whole request is acceptable up to the proofs'
 /// nonces; when a nonce is unknown, used or expired the answer is `invalid_nonce` and nothing is
@@ -53,7 +65,7 @@ pub async fn issue_credentials<S: Store>(
     window: &ProofWindow,
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
-) -> Result<CredentialResponse, ApiError> {
+) -> Result<CredentialAnswer, ApiError> {
     let grant = access_grant(store, tenant, access_token, now).await?;
     let configuration = requested_configuration(tenant, &grant, request)?;
     if request.credential_response_encryption.is_some() {
@@ -62,52 +74,66 @@ pub async fn issue_credentials<S: Store>(
             "credential response encryption is not supported by this issuer",
         ));
     }
-    let proofs = jwt_proofs(request.proofs.as_ref(), configuration)?;
+    let providers = &tenant.attestation.providers;
     let rules = ProofRules {
         issuer_id: &tenant.issuer_id,
         algorithms: PROOF_ALGORITHMS,
         now,
         max_age: window.max_age,
         max_skew: window.max_skew,
+        key_attestation: (!providers.is_empty()).then_some(KeyAttestationRules {
+            providers,
+            now,
+            max_age: window.max_age,
+            max_skew: window.max_skew,
+        }),
     };
-    let valid = check_proofs(proofs, &rules)?;
-    let claims = match &grant.claims {
-        serde_json::Value::Object(claims) => claims,
-        _ => {
-            return Err(ApiError::server(format!(
-                "offer {} has claims that are not an object",
-                grant.offer_id
-            )));
+    let requirement = tenant.attestation.keys.required_for(configuration.id());
+    let proven = proven::prove_keys(request.proofs.as_ref(), configuration, &rules, requirement)?;
+    // §8.2.1.1: the proofs' `nonce`s must be `c_nonce`s this issuer provided; each is single use.
+    // They are consumed only now, with every proof and key attestation accepted (with the status
+    // entries, in one transaction): a refused proof leaves its nonce usable.
+    let nonces: Vec<SecretHash> = proven.nonces.iter().map(|nonce| SecretHash::of(nonce)).collect();
+    let claims = match deferred::offer_claims(store, tenant, &grant).await? {
+        OfferClaims::Later => {
+            // The nonces are spent now; the keys wait with the transaction.
+            reserve(store, tenant, &grant.offer_id, configuration.id(), &nonces, 0, now, rng).await?;
+            let pending =
+                deferred::defer(store, tenant, access_token, &grant, configuration, &proven.keys, now, rng);
+            return pending.await.map(CredentialAnswer::Deferred);
         }
+        claims => claims,
     };
-    // Prepared once per request, before any nonce is spent: the claims were checked when the
-    // offer was made, so a failure here means the configuration changed since (a server fault).
-    let prepared = Prepared::new(configuration, claims, now)?;
+    // Prepared once per request, before any nonce is spent.
+    let prepared = Prepared::new(configuration, &claims, now)?;
+    issue_prepared(store, tenant, &grant.offer_id, configuration, &prepared, &proven.keys, &nonces, now, rng)
+        .await
+        .map(CredentialAnswer::Issued)
+}
 
-    // §8.2.1.1: the proof's `nonce` must be a `c_nonce` this issuer provided; each is single use.
-    let mut nonces: Vec<&str> = Vec::with_capacity(valid.len());
-    for proof in &valid {
-        if !nonces.contains(&proof.nonce.as_str()) {
-            nonces.push(&proof.nonce);
-        }
-    }
-    for nonce in nonces {
-        if !store.consume_nonce(&tenant.id, &SecretHash::of(nonce), now).await? {
-            return Err(ApiError::new(
-                ErrorCode::InvalidNonce,
-                "the proof's nonce is unknown, expired or already used; fetch a new c_nonce",
-            ));
-        }
-    }
-
+/// Spends `nonces` and mints `prepared` once per holder key, each with its own status entry (in
+/// one store reservation), and records the issuance under `offer_id` (also the deferred
+/// endpoint's last step, with no nonces).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn issue_prepared<S: Store>(
+    store: &S,
+    tenant: &Tenant,
+    offer_id: &str,
+    configuration: &CredentialConfiguration,
+    prepared: &Prepared,
+    keys: &[PublicKey],
+    nonces: &[SecretHash],
+    now: UnixTime,
+    rng: &mut (impl CryptoRngCore + Send),
+) -> Result<CredentialResponse, ApiError> {
     let references =
-        allocate_entries(store, tenant, &grant.offer_id, configuration.id(), valid.len(), now, rng).await?;
-    let credentials = prepared.mint(tenant, &valid, &references, rng)?;
+        reserve(store, tenant, offer_id, configuration.id(), nonces, keys.len(), now, rng).await?;
+    let credentials = prepared.mint(tenant, keys, &references, rng)?;
     let notification_id = new_secret(rng);
     let issuance = NewIssuance {
         id: new_secret(rng),
         tenant: tenant.id.clone(),
-        offer_id: grant.offer_id,
+        offer_id: offer_id.to_owned(),
         credential_configuration_id: configuration.id().to_owned(),
         count: u32::try_from(credentials.len()).map_err(ApiError::server)?,
         notification_id: notification_id.clone(),
@@ -138,39 +164,49 @@ pub async fn notify<S: Store>(
     Ok(())
 }
 
-/// Gives each credential about to be minted its own Token Status List entry (DIGEST §4): a new
-/// credential id and a random free index of the tenant's current list, recorded as VALID under
-/// the offer (and its subject). An entry whose credential then fails to mint stays VALID and
-/// unused, which reveals nothing.
-async fn allocate_entries<S: Store>(
+/// Consumes the proofs' nonces and gives each credential about to be minted its own Token
+/// Status List entry (DIGEST §4), in one store transaction: a new credential id and a random free
+/// index of the tenant's current list, recorded as VALID under the offer (and its subject). An
+/// entry whose credential then fails to mint stays VALID and unused, which reveals nothing.
+#[allow(clippy::too_many_arguments)]
+async fn reserve<S: Store>(
     store: &S,
     tenant: &Tenant,
     offer_id: &str,
     configuration_id: &str,
+    nonces: &[SecretHash],
     count: usize,
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<Vec<StatusClaim>, ApiError> {
-    let mut references = Vec::with_capacity(count);
-    for _ in 0..count {
-        let credential = NewCredential {
-            id: new_secret(rng),
-            tenant: tenant.id.clone(),
-            offer_id: offer_id.to_owned(),
-            credential_configuration_id: configuration_id.to_owned(),
-            issued_at: now,
-            random: rng.next_u64(),
-        };
-        let slot = store.allocate_status(&credential, tenant.status_lists).await?;
-        references.push(StatusClaim {
+    let credentials: Vec<EntryRequest> =
+        (0..count).map(|_| EntryRequest { id: new_secret(rng), random: rng.next_u64() }).collect();
+    let reservation = Reservation {
+        tenant: &tenant.id,
+        offer_id,
+        credential_configuration_id: configuration_id,
+        nonces,
+        credentials: &credentials,
+        shape: tenant.status_lists,
+        now,
+    };
+    let slots = store.reserve_credentials(&reservation).await.map_err(|error| match error {
+        ReserveError::InvalidNonce => ApiError::new(
+            ErrorCode::InvalidNonce,
+            "the proof's nonce is unknown, expired or already used; fetch a new c_nonce",
+        ),
+        ReserveError::Store(error) => ApiError::from(error),
+    })?;
+    Ok(slots
+        .into_iter()
+        .map(|slot| StatusClaim {
             status_list: StatusReference { idx: slot.idx, uri: tenant.status_list_uri(slot.list_id) },
-        });
-    }
-    Ok(references)
+        })
+        .collect())
 }
 
 /// The unexpired grant behind `access_token` (RFC 6750 §3.1 `invalid_token` otherwise).
-async fn access_grant<S: Store>(
+pub(super) async fn access_grant<S: Store>(
     store: &S,
     tenant: &Tenant,
     access_token: &str,
@@ -191,12 +227,14 @@ fn requested_configuration<'t>(
     // §8.2: `credential_identifier` and `credential_configuration_id` — exactly one is REQUIRED.
     let id = match (&request.credential_identifier, &request.credential_configuration_id) {
         (None, Some(id)) => id,
+        // §8.2: identifiers come from the token response's `authorization_details`; this issuer
+        // names each authorized configuration's dataset by the configuration id.
+        (Some(identifier), None) if grant.credential_configuration_ids.contains(identifier) => identifier,
         (Some(_), None) => {
-            // §8.2: identifiers come from the token response's `authorization_details`, which
-            // this issuer does not return yet, so no identifier can be known.
             return Err(ApiError::new(
                 ErrorCode::UnknownCredentialIdentifier,
-                "unknown credential_identifier; this issuer returned none, use credential_configuration_id",
+                "unknown credential_identifier; use one of the token response's authorization_details, \
+                 or credential_configuration_id",
             ));
         }
         _ => {
@@ -220,55 +258,8 @@ fn requested_configuration<'t>(
     })
 }
 
-/// The `jwt` proofs of the request, at least one and at most the configuration's batch size.
-fn jwt_proofs<'r>(
-    proofs: Option<&'r Proofs>,
-    configuration: &CredentialConfiguration,
-) -> Result<&'r [String], ApiError> {
-    let invalid_proof = |description: &str| ApiError::new(ErrorCode::InvalidProof, description);
-    // §8.2: `proofs` is REQUIRED when the configuration has `proof_types_supported` (all do:
-    // every credential is bound to a holder key).
-    let proofs = proofs.ok_or_else(|| invalid_proof("proofs are required"))?;
-    if proofs.attestation.is_some() {
-        return Err(invalid_proof("attestation proofs are not supported; send jwt proofs"));
-    }
-    let jwt = proofs.jwt.as_deref().unwrap_or_default();
-    if jwt.is_empty() {
-        return Err(invalid_proof("proofs.jwt must hold at least one proof"));
-    }
-    // §8.2: the array "MUST NOT exceed the batch_size" of the issuer metadata.
-    let batch_size = usize::try_from(configuration.batch_size()).unwrap_or(usize::MAX);
-    if jwt.len() > batch_size {
-        return Err(ApiError::new(
-            ErrorCode::InvalidCredentialRequest,
-            format!("{} proofs exceed the batch size {batch_size} of `{}`", jwt.len(), configuration.id()),
-        ));
-    }
-    Ok(jwt)
-}
-
-/// Checks every proof and that no key is proven twice (one credential per distinct key).
-fn check_proofs(proofs: &[String], rules: &ProofRules<'_>) -> Result<Vec<ValidProof>, ApiError> {
-    let mut valid = Vec::with_capacity(proofs.len());
-    let mut keys = HashSet::with_capacity(proofs.len());
-    for (index, proof) in proofs.iter().enumerate() {
-        let proof = check_jwt_proof(proof, rules).map_err(|error| {
-            let error = ApiError::from(error);
-            ApiError::new(error.code, format!("proof {index}: {}", error.description))
-        })?;
-        if !keys.insert(proof.key.jwk_thumbprint()) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidProof,
-                format!("proof {index} proves a key an earlier proof already proved"),
-            ));
-        }
-        valid.push(proof);
-    }
-    Ok(valid)
-}
-
 /// A credential ready to be minted for any number of holder keys.
-enum Prepared {
+pub(super) enum Prepared {
     /// SD-JWT VC claims.
     SdJwt(SdJwtClaims),
     /// An mdoc builder (each `issue` draws new salts and digest ids).
@@ -276,34 +267,39 @@ enum Prepared {
 }
 
 impl Prepared {
-    fn new(
+    /// Prepares `configuration` from the offer's claims. Offered claims were checked when the
+    /// offer was made, so a failure means the configuration changed since (a server fault);
+    /// claims from the authentic source that do not make this credential are a final refusal.
+    pub(super) fn new(
         configuration: &CredentialConfiguration,
-        claims: &InputClaims,
+        claims: &OfferClaims,
         now: UnixTime,
     ) -> Result<Self, ApiError> {
-        let prepared = match configuration.format() {
-            Format::SdJwtVc => configuration.sd_jwt_claims(claims, now).map(Prepared::SdJwt),
-            Format::MsoMdoc => configuration.mdoc_builder(claims, now).map(Prepared::Mdoc),
+        let (OfferClaims::Given(input) | OfferClaims::Resolved(input)) = claims else {
+            return Err(ApiError::server("no claims to prepare a credential from"));
         };
-        prepared.map_err(|error| {
-            ApiError::server(format!("offered claims no longer fit `{}`: {error}", configuration.id()))
+        let prepared = match configuration.format() {
+            Format::SdJwtVc => configuration.sd_jwt_claims(input, now).map(Prepared::SdJwt),
+            Format::MsoMdoc => configuration.mdoc_builder(input, now).map(Prepared::Mdoc),
+        };
+        prepared.map_err(|error| match claims {
+            OfferClaims::Resolved(_) => deferred::unfit(configuration, &error),
+            _ => ApiError::server(format!("offered claims no longer fit `{}`: {error}", configuration.id())),
         })
     }
 
-    /// One credential per proof, bound to the proof's key, each with its own status entry.
+    /// One credential per proven key, bound to it, each with its own status entry.
     fn mint(
         &self,
         tenant: &Tenant,
-        proofs: &[ValidProof],
+        keys: &[PublicKey],
         references: &[StatusClaim],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<IssuedCredential>, ApiError> {
-        proofs
-            .iter()
+        keys.iter()
             .zip(references)
-            .map(|(proof, status)| {
-                self.mint_one(tenant, &proof.key, status, rng)
-                    .map(|credential| IssuedCredential { credential })
+            .map(|(key, status)| {
+                self.mint_one(tenant, key, status, rng).map(|credential| IssuedCredential { credential })
             })
             .collect()
     }
@@ -342,5 +338,6 @@ impl Prepared {
     }
 }
 
+mod proven;
 #[cfg(test)]
 mod tests;

@@ -50,8 +50,9 @@ impl From<RedeemError> for ApiError {
 
 impl From<ProofError> for ApiError {
     fn from(error: ProofError) -> Self {
-        let code = match error {
+        let code = match &error {
             ProofError::MissingNonce => ErrorCode::InvalidNonce,
+            ProofError::KeyAttestation(inner) => inner.code(),
             _ => ErrorCode::InvalidProof,
         };
         ApiError::new(code, error.to_string())

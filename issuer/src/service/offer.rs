@@ -16,6 +16,7 @@ use crate::catalog::{CredentialConfiguration, Format, InputClaims};
 use crate::protocol::{
     CredentialOffer, ErrorCode, Grants, OfferCreated, OfferRequest, PreAuthorizedCodeGrant, TxCode,
 };
+use crate::source::{PersonIdentifier, PersonKey};
 use crate::store::{NewOffer, OfferState, SecretHash, Store};
 
 /// The custom URL scheme wallets register for offers (OpenID4VCI 1.0 §4.1).
@@ -83,8 +84,11 @@ pub async fn create_offer<S: Store>(
         let configuration = tenant.catalog.get(id).ok_or_else(|| {
             invalid_request(format!("credential configuration `{id}` is not offered by this issuer"))
         })?;
-        dry_run(configuration, &request.claims, now)?;
+        if request.authentic_source.is_none() {
+            dry_run(configuration, &request.claims, now)?;
+        }
     }
+    let person = source_person(tenant, request)?;
 
     let offer_id = new_secret(rng);
     let code = tenant.offer_key.code_for(&offer_id);
@@ -100,6 +104,12 @@ pub async fn create_offer<S: Store>(
         expires_at: now.saturating_add_unsigned(offer_lifetime),
         subject: request.subject.clone(),
     };
+    if let Some((person, label)) = &person {
+        // Linked first: should the offer then fail to be stored, the link names an offer id
+        // that never exists.
+        store.link_offer_to_person(&tenant.id, &offer_id, person, now).await?;
+        tracing::info!(tenant = %tenant.id, person = %label, "offer for a person of the authentic source");
+    }
     store.create_offer(&record).await?;
     let offer = credential_offer(tenant, ids.clone(), code, tx_code.is_some());
     Ok(CreatedOffer { offer_id, offer, tx_code })
@@ -178,9 +188,23 @@ fn credential_offer(
     }
 }
 
+/// The person of an offer made from the authentic source (with the label logs may show), after
+/// checking that the request names either claims or a person.
+fn source_person(tenant: &Tenant, request: &OfferRequest) -> Result<Option<(PersonKey, String)>, ApiError> {
+    let Some(reference) = &request.authentic_source else {
+        return Ok(None);
+    };
+    if !request.claims.is_empty() {
+        return Err(invalid_request("give either claims or authentic_source, not both"));
+    }
+    let identifier = PersonIdentifier::parse(&tenant.source_settings, &reference.identifier)
+        .map_err(|error| invalid_request(format!("authentic_source.identifier: {error}")))?;
+    Ok(Some((identifier.key(&tenant.source_keys), identifier.log_label())))
+}
+
 /// Prepares the credential of `configuration` from `claims` without minting it, to refuse an
 /// offer that could never be honoured.
-fn dry_run(
+pub(crate) fn dry_run(
     configuration: &CredentialConfiguration,
     claims: &InputClaims,
     now: UnixTime,
@@ -235,6 +259,7 @@ mod tests {
     fn request(ids: &[&str], claims: InputClaims, tx_code: bool) -> OfferRequest {
         OfferRequest {
             subject: None,
+            authentic_source: None,
             credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
             claims,
             tx_code,
@@ -256,9 +281,10 @@ mod tests {
             grant_type: PRE_AUTHORIZED_CODE_GRANT.into(),
             pre_authorized_code: Some(code.into()),
             tx_code: tx_code.map(str::to_owned),
+            ..TokenRequest::default()
         };
         let mut rng = ChaCha20Rng::seed_from_u64(99);
-        exchange_pre_authorized_code(store, &tenant.id, &request, None, &LIFETIMES, NOW + 1, &mut rng)
+        exchange_pre_authorized_code(store, &tenant.id, &request, None, None, &LIFETIMES, NOW + 1, &mut rng)
             .await
             .map(drop)
     }

@@ -6,6 +6,10 @@ use segl_credential::jose::{CompactJws, JoseError};
 use segl_credential::keys::{Algorithm, KeyError, PublicKey};
 use serde_json::Value;
 
+use super::key_attestation::{
+    AttestedKeys, KeyAttestationError, KeyAttestationRules, KeyAttestationUse, check_key_attestation,
+};
+
 /// The `typ` a key proof must carry (OpenID4VCI 1.0 §8.2.1.1).
 pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
 
@@ -22,6 +26,9 @@ pub struct ProofRules<'a> {
     pub max_age: i64,
     /// How far in the future `iat` may be (clock skew), in seconds.
     pub max_skew: i64,
+    /// How a `key_attestation` header is checked; `None` when the tenant trusts no wallet
+    /// provider, and the header is then ignored.
+    pub key_attestation: Option<KeyAttestationRules<'a>>,
 }
 
 /// A proof whose signature, type, audience and time checked out. The nonce still has to be
@@ -32,6 +39,8 @@ pub struct ValidProof {
     pub key: PublicKey,
     /// The proof's `nonce` claim.
     pub nonce: String,
+    /// The checked `key_attestation` of its header, if any (and if the tenant checks them).
+    pub attested: Option<AttestedKeys>,
 }
 
 /// Why a proof was refused. [`ProofError::MissingNonce`] maps to `invalid_nonce` (the wallet
@@ -76,6 +85,9 @@ pub enum ProofError {
     /// The proof carries no `nonce` although the issuer has a nonce endpoint.
     #[error("proof has no nonce; fetch one from the nonce endpoint")]
     MissingNonce,
+    /// The `key_attestation` header was refused.
+    #[error(transparent)]
+    KeyAttestation(KeyAttestationError),
 }
 
 /// Checks one `jwt` key proof against `rules`.
@@ -92,21 +104,8 @@ pub fn check_jwt_proof(proof: &str, rules: &ProofRules<'_>) -> Result<ValidProof
     if !rules.algorithms.contains(&algorithm) {
         return Err(ProofError::UnsupportedAlgorithm(algorithm.jose_name().to_owned()));
     }
-    let header = jws.header();
-    // Appendix F.1: the header contains exactly one of `kid`, `jwk`, `x5c` (or `key_attestation`).
-    let present: Vec<&'static str> =
-        ["jwk", "kid", "x5c"].into_iter().filter(|member| header.contains_key(*member)).collect();
-    match present.as_slice() {
-        ["jwk"] => {}
-        [single] => return Err(ProofError::UnresolvableKey(single)),
-        _ => return Err(ProofError::AmbiguousKey),
-    }
-    let key = match jws.jwk() {
-        Ok(Some(key)) => key,
-        Ok(None) => return Err(ProofError::AmbiguousKey),
-        Err(JoseError::Key(error)) => return Err(ProofError::BadKey(error)),
-        Err(other) => return Err(ProofError::Malformed(other)),
-    };
+    let attested = attested_keys(&jws, rules)?;
+    let key = proof_key(&jws, attested.as_ref())?;
     jws.verify(&key).map_err(|_| ProofError::BadSignature)?;
 
     let claims = jws.payload_json().map_err(ProofError::Malformed)?;
@@ -127,7 +126,62 @@ pub fn check_jwt_proof(proof: &str, rules: &ProofRules<'_>) -> Result<ValidProof
         return Err(ProofError::StaleOrFutureIat { iat, now: rules.now });
     }
     let nonce = claims.get("nonce").and_then(Value::as_str).ok_or(ProofError::MissingNonce)?;
-    Ok(ValidProof { key, nonce: nonce.to_owned() })
+    if let Some(attested) = &attested
+        && attested.nonce.as_deref().is_some_and(|attested_nonce| attested_nonce != nonce)
+    {
+        return Err(ProofError::KeyAttestation(KeyAttestationError::NonceMismatch));
+    }
+    Ok(ValidProof { key, nonce: nonce.to_owned(), attested })
+}
+
+/// The header's `key_attestation`, checked, when the tenant checks them (Appendix F.1).
+fn attested_keys(jws: &CompactJws<'_>, rules: &ProofRules<'_>) -> Result<Option<AttestedKeys>, ProofError> {
+    let (Some(header), Some(attestation_rules)) =
+        (jws.header().get("key_attestation"), &rules.key_attestation)
+    else {
+        return Ok(None);
+    };
+    let jwt = header.as_str().ok_or(ProofError::KeyAttestation(KeyAttestationError::Malformed(
+        "the key_attestation header is not a string".into(),
+    )))?;
+    check_key_attestation(jwt, KeyAttestationUse::JwtProofHeader, attestation_rules)
+        .map(Some)
+        .map_err(ProofError::KeyAttestation)
+}
+
+/// The key the proof is signed with. Appendix F.1: the header contains exactly one of `kid`,
+/// `jwk`, `x5c`; only `jwk` is resolvable here. With a key attestation the `jwk` must be one of
+/// its `attested_keys`, and may be left out: the signing key is then the attested key the
+/// signature verifies with.
+fn proof_key(jws: &CompactJws<'_>, attested: Option<&AttestedKeys>) -> Result<PublicKey, ProofError> {
+    let header = jws.header();
+    let present: Vec<&'static str> =
+        ["jwk", "kid", "x5c"].into_iter().filter(|member| header.contains_key(*member)).collect();
+    match (present.as_slice(), attested) {
+        (["jwk"], _) => {}
+        ([], Some(attested)) => {
+            return attested
+                .keys
+                .iter()
+                .find(|key| jws.verify(key).is_ok())
+                .cloned()
+                .ok_or(ProofError::KeyAttestation(KeyAttestationError::SignerNotAttested));
+        }
+        ([single], _) => return Err(ProofError::UnresolvableKey(single)),
+        _ => return Err(ProofError::AmbiguousKey),
+    }
+    let key = match jws.jwk() {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(ProofError::AmbiguousKey),
+        Err(JoseError::Key(error)) => return Err(ProofError::BadKey(error)),
+        Err(other) => return Err(ProofError::Malformed(other)),
+    };
+    if let Some(attested) = attested
+        && !attested.keys.iter().any(|attested_key| attested_key.jwk_thumbprint() == key.jwk_thumbprint())
+    {
+        return Err(ProofError::KeyAttestation(KeyAttestationError::SignerNotAttested));
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -152,6 +206,7 @@ mod tests {
             now: NOW,
             max_age: 300,
             max_skew: 60,
+            key_attestation: None,
         }
     }
 

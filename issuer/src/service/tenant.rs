@@ -8,7 +8,10 @@ use segl_credential::keys::Signer;
 use zeroize::Zeroizing;
 
 use super::dpop::DpopPolicy;
+use super::encryption::EncryptionPolicy;
+use super::signed_metadata::SignedMetadata;
 use crate::catalog::Catalog;
+use crate::source::{SourceKeys, SourceSettings};
 use crate::store::ListShape;
 
 /// The secret a tenant derives pre-authorized codes from: `code = HMAC-SHA256(key, offer id)`.
@@ -61,6 +64,18 @@ pub struct Tenant {
     pub status_lists: ListShape,
     /// Its DPoP settings (configuration keys `dpop`, `dpop_nonce`).
     pub dpop: DpopPolicy,
+    /// Its authentic-source policies (`[tenants.authentic_source]`).
+    pub source_settings: SourceSettings,
+    /// Its authentic-source keys (person identifiers' keyed hashes, sealed CPR numbers).
+    pub source_keys: SourceKeys,
+    /// Encrypted Credential Requests and Responses (`[tenants.encryption]`).
+    pub encryption: EncryptionPolicy,
+    /// Its signed Credential Issuer Metadata, made at the first request that asks for it.
+    pub signed_metadata: SignedMetadata,
+    /// What it trusts and requires of wallets: client and key attestation.
+    pub attestation: super::wallet_trust::AttestationSettings,
+    /// Its authorization code flow: wallets, scopes, upstream login (`[tenants.login]`).
+    pub authorization: super::authorize::TenantAuthorization,
 }
 
 impl Tenant {

@@ -59,6 +59,12 @@ pub fn tenant_with(config: &TenantConfig, seed: u64) -> (Tenant, TrustAnchors) {
         offer_key: OfferKey::new([seed as u8; 32]),
         status_lists: crate::store::ListShape { size: 1 << 20, bits: 2 },
         dpop: super::dpop::DpopPolicy { mode: config.dpop, nonce_required: config.dpop_nonce },
+        source_settings: config.authentic_source,
+        source_keys: crate::source::SourceKeys::new([seed as u8; 32], [seed.wrapping_add(1) as u8; 32]),
+        encryption: super::encryption::EncryptionPolicy::off(),
+        signed_metadata: Default::default(),
+        attestation: Default::default(),
+        authorization: Default::default(),
     };
     (tenant, anchors)
 }
@@ -200,6 +206,52 @@ impl Store for Counting {
         self.inner.record_dpop_proof(tenant, jkt, jti, expires_at, now).await
     }
 
+    async fn record_client_attestation_pop(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.record_client_attestation_pop(tenant, client_id, jti, expires_at, now).await
+    }
+
+    async fn put_authorization_step(
+        &self,
+        tenant: &str,
+        step: crate::store::AuthorizationStep,
+        key: &SecretHash,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.inner.put_authorization_step(tenant, step, key, payload, expires_at).await
+    }
+
+    async fn take_authorization_step(
+        &self,
+        tenant: &str,
+        step: crate::store::AuthorizationStep,
+        key: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.inner.take_authorization_step(tenant, step, key, now).await
+    }
+
+    async fn issue_authorization_code(
+        &self,
+        code: &crate::store::NewAuthorizationCode<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.issue_authorization_code(code).await
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        redemption: &crate::store::CodeRedemption<'_>,
+    ) -> Result<AccessGrant, crate::store::CodeRedeemError> {
+        self.inner.redeem_authorization_code(redemption).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
@@ -214,6 +266,13 @@ impl Store for Counting {
         shape: crate::store::ListShape,
     ) -> Result<crate::store::StatusSlot, StoreError> {
         self.inner.allocate_status(credential, shape).await
+    }
+
+    async fn reserve_credentials(
+        &self,
+        reservation: &crate::store::Reservation<'_>,
+    ) -> Result<Vec<crate::store::StatusSlot>, crate::store::ReserveError> {
+        self.inner.reserve_credentials(reservation).await
     }
 
     async fn credentials_where(
@@ -253,5 +312,62 @@ impl Store for Counting {
         list_id: i64,
     ) -> Result<Vec<(u64, crate::store::CredentialStatus)>, StoreError> {
         self.inner.status_list_entries(tenant, list_id).await
+    }
+
+    async fn put_source_records(
+        &self,
+        tenant: &str,
+        records: &[crate::store::SourceRecord],
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        self.inner.put_source_records(tenant, records, now).await
+    }
+
+    async fn source_record(
+        &self,
+        tenant: &str,
+        person: &crate::source::PersonKey,
+    ) -> Result<Option<crate::store::SourceRecord>, StoreError> {
+        self.inner.source_record(tenant, person).await
+    }
+
+    async fn link_offer_to_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        person: &crate::source::PersonKey,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.inner.link_offer_to_person(tenant, offer_id, person, now).await
+    }
+
+    async fn offer_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+    ) -> Result<Option<crate::source::PersonKey>, StoreError> {
+        self.inner.offer_person(tenant, offer_id).await
+    }
+
+    async fn create_deferred(&self, deferred: &crate::store::NewDeferred) -> Result<(), StoreError> {
+        self.inner.create_deferred(deferred).await
+    }
+
+    async fn deferred_transaction(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<crate::store::DeferredTransaction>, StoreError> {
+        self.inner.deferred_transaction(tenant, transaction, now).await
+    }
+
+    async fn finish_deferred(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.finish_deferred(tenant, transaction, now).await
     }
 }

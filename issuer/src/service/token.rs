@@ -30,11 +30,14 @@ pub fn new_secret(rng: &mut impl CryptoRngCore) -> String {
 /// Exchanges a pre-authorized code (and transaction code) for an access token, exactly once.
 /// With `dpop_jkt` (the thumbprint of the key of an accepted DPoP proof) the token is bound to
 /// that key and its `token_type` is `DPoP` (RFC 9449 §5); otherwise it is a Bearer token.
+/// `client_id` is the client a wallet attestation authenticated, recorded with the token.
+#[allow(clippy::too_many_arguments)]
 pub async fn exchange_pre_authorized_code<S: Store>(
     store: &S,
     tenant: &str,
     request: &TokenRequest,
     dpop_jkt: Option<String>,
+    client_id: Option<String>,
     lifetimes: &Lifetimes,
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
@@ -61,10 +64,11 @@ pub async fn exchange_pre_authorized_code<S: Store>(
         access_token: SecretHash::of(&access_token),
         access_token_expires_at: now.saturating_add_unsigned(expires_in),
         dpop_jkt,
+        client_id,
     };
     let grant = store.redeem_pre_authorized_code(&redemption).await?;
     let token_type = if grant.dpop_jkt.is_some() { "DPoP" } else { "Bearer" };
-    Ok(TokenResponse { access_token, token_type: token_type.into(), expires_in })
+    Ok(TokenResponse { access_token, token_type: token_type.into(), expires_in, authorization_details: None })
 }
 
 /// Mints a `c_nonce` for key proofs and stores its digest until it expires.
@@ -113,6 +117,7 @@ mod tests {
             grant_type: PRE_AUTHORIZED_CODE_GRANT.into(),
             pre_authorized_code: code.map(str::to_owned),
             tx_code: tx_code.map(str::to_owned),
+            ..TokenRequest::default()
         }
     }
 
@@ -124,6 +129,7 @@ mod tests {
             &store,
             "dk",
             &request(Some("code-1"), Some("493536")),
+            None,
             None,
             &LIFETIMES,
             NOW,
@@ -149,6 +155,7 @@ mod tests {
             "dk",
             &request(Some("code-1"), Some("493536")),
             None,
+            None,
             &LIFETIMES,
             NOW,
             &mut rng,
@@ -172,9 +179,10 @@ mod tests {
             (request(Some("unknown"), Some("493536")), ErrorCode::InvalidGrant),
         ];
         for (request, code) in cases {
-            let error = exchange_pre_authorized_code(&store, "dk", &request, None, &LIFETIMES, NOW, &mut rng)
-                .await
-                .unwrap_err();
+            let error =
+                exchange_pre_authorized_code(&store, "dk", &request, None, None, &LIFETIMES, NOW, &mut rng)
+                    .await
+                    .unwrap_err();
             assert_eq!(error.code, code, "{request:?}: {}", error.description);
         }
         // Another tenant cannot redeem this tenant's code.
@@ -182,6 +190,7 @@ mod tests {
             &store,
             "other",
             &request(Some("code-1"), Some("493536")),
+            None,
             None,
             &LIFETIMES,
             NOW,

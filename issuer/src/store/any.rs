@@ -9,6 +9,9 @@ use super::{
     RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
     StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
+use super::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
+use super::{DeferredTransaction, NewDeferred, SourceRecord};
+use crate::source::PersonKey;
 
 /// Either back end behind one type, so the server is not generic over the database.
 #[derive(Debug, Clone)]
@@ -110,6 +113,49 @@ impl Store for AnyStore {
         delegate!(self, s => s.record_dpop_proof(tenant, jkt, jti, expires_at, now))
     }
 
+    async fn record_client_attestation_pop(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_client_attestation_pop(tenant, client_id, jti, expires_at, now))
+    }
+
+    async fn put_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_authorization_step(tenant, step, key, payload, expires_at))
+    }
+
+    async fn take_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        delegate!(self, s => s.take_authorization_step(tenant, step, key, now))
+    }
+
+    async fn issue_authorization_code(&self, code: &NewAuthorizationCode<'_>) -> Result<(), StoreError> {
+        delegate!(self, s => s.issue_authorization_code(code))
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        redemption: &CodeRedemption<'_>,
+    ) -> Result<AccessGrant, CodeRedeemError> {
+        delegate!(self, s => s.redeem_authorization_code(redemption))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, s => s.ping())
     }
@@ -124,6 +170,13 @@ impl Store for AnyStore {
         shape: ListShape,
     ) -> Result<StatusSlot, StoreError> {
         delegate!(self, s => s.allocate_status(credential, shape))
+    }
+
+    async fn reserve_credentials(
+        &self,
+        reservation: &super::Reservation<'_>,
+    ) -> Result<Vec<StatusSlot>, super::ReserveError> {
+        delegate!(self, s => s.reserve_credentials(reservation))
     }
 
     async fn credentials_where(
@@ -163,5 +216,57 @@ impl Store for AnyStore {
         list_id: i64,
     ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
         delegate!(self, s => s.status_list_entries(tenant, list_id))
+    }
+    async fn put_source_records(
+        &self,
+        tenant: &str,
+        records: &[SourceRecord],
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        delegate!(self, s => s.put_source_records(tenant, records, now))
+    }
+
+    async fn source_record(
+        &self,
+        tenant: &str,
+        person: &PersonKey,
+    ) -> Result<Option<SourceRecord>, StoreError> {
+        delegate!(self, s => s.source_record(tenant, person))
+    }
+
+    async fn link_offer_to_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        person: &PersonKey,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.link_offer_to_person(tenant, offer_id, person, now))
+    }
+
+    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
+        delegate!(self, s => s.offer_person(tenant, offer_id))
+    }
+
+    async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {
+        delegate!(self, s => s.create_deferred(deferred))
+    }
+
+    async fn deferred_transaction(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeferredTransaction>, StoreError> {
+        delegate!(self, s => s.deferred_transaction(tenant, transaction, now))
+    }
+
+    async fn finish_deferred(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.finish_deferred(tenant, transaction, now))
     }
 }

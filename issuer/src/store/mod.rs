@@ -9,8 +9,11 @@
 use std::future::Future;
 
 mod any;
+pub mod authorization;
 pub mod postgres;
+pub mod reserve;
 mod rows;
+pub mod source;
 pub mod sqlite;
 pub mod status;
 mod status_sql;
@@ -18,7 +21,10 @@ mod status_sql;
 mod tests;
 
 pub use any::{AnyStore, connect};
+pub use authorization::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
 pub use postgres::PostgresStore;
+pub use reserve::{EntryRequest, Reservation, ReserveError};
+pub use source::{DeferredTransaction, NewDeferred, SourceRecord};
 pub use sqlite::SqliteStore;
 pub use status::{
     CredentialRecord, CredentialStatus, ListShape, NewCredential, StatusAuditEntry, StatusChange,
@@ -26,6 +32,8 @@ pub use status::{
 };
 
 use segl_credential::clock::UnixTime;
+
+use crate::source::PersonKey;
 
 /// SHA-256 of a secret value (code, token, nonce): what the store keeps instead of the value.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +140,9 @@ pub struct Redemption<'a> {
     /// The RFC 7638 thumbprint (base64url) of the DPoP key the token is bound to (RFC 9449
     /// `cnf.jkt`); `None` for a Bearer token.
     pub dpop_jkt: Option<String>,
+    /// The client authenticated by its wallet attestation (the attestation's `sub`); `None` for
+    /// an anonymous request.
+    pub client_id: Option<String>,
 }
 
 /// What a valid access token allows: issuing the offer's credentials.
@@ -290,10 +301,60 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Records a client attestation PoP of `tenant` by the attested `client_id` and the digest of
+    /// its `jti`, remembered until `expires_at`: true the first time, false when an unexpired
+    /// record of the same PoP exists (a replay), atomically also across nodes. Expired records of
+    /// the client are dropped on the way.
+    fn record_client_attestation_pop(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a single-use step of a login in progress (a pushed authorization request, an
+    /// upstream login) under the digest of its key, until `expires_at`.
+    fn put_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes a step: its payload exactly once while unexpired, `None` when unknown, expired,
+    /// already taken or another tenant's (also across nodes).
+    fn take_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, StoreError>> + Send;
+
+    /// Stores an authorization code and the (already redeemed) offer it authorizes, in one
+    /// transaction.
+    fn issue_authorization_code(
+        &self,
+        code: &NewAuthorizationCode<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Redeems an authorization code exactly once (client, redirect URI and PKCE checked) and
+    /// stores the access token, in one transaction. A second redemption is refused and revokes
+    /// the tokens the first one got (RFC 6749 §4.1.2); every other refusal changes nothing.
+    fn redeem_authorization_code(
+        &self,
+        redemption: &CodeRedemption<'_>,
+    ) -> impl Future<Output = Result<AccessGrant, CodeRedeemError>> + Send;
+
     /// Checks that the database answers (for `/ready`).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes expired nonces, access tokens and DPoP proof records; returns how many rows went.
+    /// Deletes expired nonces, access tokens, DPoP proof records, authorization steps and codes,
+    /// client attestation PoP records and deferred transactions; returns how many rows went.
     fn purge_expired(&self, now: UnixTime) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Gives a credential about to be minted its Token Status List entry (DIGEST §4) and records
@@ -306,6 +367,16 @@ pub trait Store: Send + Sync + 'static {
         credential: &NewCredential,
         shape: ListShape,
     ) -> impl Future<Output = Result<StatusSlot, StoreError>> + Send;
+
+    /// Reserves what a credential request needs, in one transaction: consumes every nonce of
+    /// the reservation (all or none; [`ReserveError::InvalidNonce`] when one is not usable) and
+    /// gives each credential its status list entry as [`Store::allocate_status`] would, returning
+    /// the slots in the credentials' order. Entries of a missing or full list are allocated right
+    /// after that transaction (rolling lists over), so the nonces are never spent twice.
+    fn reserve_credentials(
+        &self,
+        reservation: &Reservation<'_>,
+    ) -> impl Future<Output = Result<Vec<StatusSlot>, ReserveError>> + Send;
 
     /// The credentials of `tenant` a target names (one id, an offer's, a subject's), oldest first.
     fn credentials_where(
@@ -343,4 +414,56 @@ pub trait Store: Send + Sync + 'static {
         tenant: &str,
         list_id: i64,
     ) -> impl Future<Output = Result<Vec<(u64, CredentialStatus)>, StoreError>> + Send;
+    /// Writes the records of an authentic-source import in one transaction (all or nothing),
+    /// replacing a person's earlier record; returns how many were written.
+    fn put_source_records(
+        &self,
+        tenant: &str,
+        records: &[SourceRecord],
+        now: UnixTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// A person's record in the tenant's authentic source.
+    fn source_record(
+        &self,
+        tenant: &str,
+        person: &PersonKey,
+    ) -> impl Future<Output = Result<Option<SourceRecord>, StoreError>> + Send;
+
+    /// Names the person offer `offer_id` issues to and, in the same transaction, announces the
+    /// person to the authentic source (a record that is not ready) unless a record exists.
+    fn link_offer_to_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        person: &PersonKey,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The person an offer issues to, `None` for an offer that carries its own claims.
+    fn offer_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+    ) -> impl Future<Output = Result<Option<PersonKey>, StoreError>> + Send;
+
+    /// Stores a deferred transaction (OpenID4VCI 1.0 §9) and, in the same transaction, keeps its
+    /// access token valid until the transaction expires.
+    fn create_deferred(&self, deferred: &NewDeferred) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A pending, unexpired deferred transaction of `tenant`.
+    fn deferred_transaction(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<Option<DeferredTransaction>, StoreError>> + Send;
+
+    /// Marks a pending, unexpired deferred transaction issued: true for exactly one caller.
+    fn finish_deferred(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -8,13 +8,19 @@
 use segl_credential::clock::UnixTime;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::authorization::authorization_methods;
+use super::reserve::reserve_method;
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::source::source_methods;
 use super::status_sql::status_methods;
 use super::{
     AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
     OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
     StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
+use super::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
+use super::{DeferredTransaction, NewDeferred, SourceRecord};
+use crate::source::PersonKey;
 
 /// The issuer store on a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -48,7 +54,12 @@ impl PostgresStore {
     }
 }
 
+authorization_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
+
 status_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
+
+source_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN");
+reserve_method!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
 
 impl Store for PostgresStore {
     async fn create_offer(&self, offer: &NewOffer) -> Result<(), StoreError> {
@@ -128,13 +139,14 @@ impl Store for PostgresStore {
                     .await
                     .map_err(fail)?;
                 sqlx::query(
-                    "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt, client_id) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(r.tenant)
                 .bind(&r.access_token.0[..])
                 .bind(&stored.offer.id)
                 .bind(r.access_token_expires_at)
                 .bind(&r.dpop_jkt)
+                .bind(&r.client_id)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| RedeemError::Store(rows::db_error(e, "access token")))?;
@@ -281,6 +293,73 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn record_client_attestation_pop(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let fail = |e| rows::db_error(e, "client attestation PoP");
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        sqlx::query(
+            "DELETE FROM client_attestation_pops WHERE tenant = $1 AND client_id = $2 AND expires_at <= $3",
+        )
+        .bind(tenant)
+        .bind(client_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        // Of concurrent inserts of one PoP (from any node) exactly one adds the row.
+        let done = sqlx::query(
+            "INSERT INTO client_attestation_pops (tenant, client_id, jti_hash, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, client_id, jti_hash) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(client_id)
+        .bind(&jti.0[..])
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.put_step(tenant, step, key, payload, expires_at).await
+    }
+
+    async fn take_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.take_step(tenant, step, key, now).await
+    }
+
+    async fn issue_authorization_code(&self, code: &NewAuthorizationCode<'_>) -> Result<(), StoreError> {
+        self.issue_code(code).await
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        redemption: &CodeRedemption<'_>,
+    ) -> Result<AccessGrant, CodeRedeemError> {
+        self.redeem_code(redemption).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| rows::db_error(e, "ping"))?;
         Ok(())
@@ -303,8 +382,34 @@ impl Store for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| rows::db_error(e, "purge DPoP proofs"))?;
+        let steps = sqlx::query("DELETE FROM authorization_steps WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge authorization steps"))?;
+        let codes = sqlx::query("DELETE FROM authorization_codes WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge authorization codes"))?;
+        let pops = sqlx::query("DELETE FROM client_attestation_pops WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge client attestation PoPs"))?;
+        let deferred = sqlx::query("DELETE FROM deferred_transactions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge deferred transactions"))?;
         tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
-        Ok(nonces.rows_affected() + tokens.rows_affected() + proofs.rows_affected())
+        Ok(nonces.rows_affected()
+            + tokens.rows_affected()
+            + proofs.rows_affected()
+            + steps.rows_affected()
+            + codes.rows_affected()
+            + pops.rows_affected()
+            + deferred.rows_affected())
     }
 
     async fn allocate_status(
@@ -313,6 +418,13 @@ impl Store for PostgresStore {
         shape: ListShape,
     ) -> Result<StatusSlot, StoreError> {
         self.allocate(credential, shape).await
+    }
+
+    async fn reserve_credentials(
+        &self,
+        reservation: &super::Reservation<'_>,
+    ) -> Result<Vec<StatusSlot>, super::ReserveError> {
+        self.reserve(reservation).await
     }
 
     async fn credentials_where(
@@ -352,5 +464,57 @@ impl Store for PostgresStore {
         list_id: i64,
     ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
         self.entries(tenant, list_id).await
+    }
+    async fn put_source_records(
+        &self,
+        tenant: &str,
+        records: &[SourceRecord],
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        self.put_records(tenant, records, now).await
+    }
+
+    async fn source_record(
+        &self,
+        tenant: &str,
+        person: &PersonKey,
+    ) -> Result<Option<SourceRecord>, StoreError> {
+        self.record(tenant, person).await
+    }
+
+    async fn link_offer_to_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        person: &PersonKey,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.link(tenant, offer_id, person, now).await
+    }
+
+    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
+        self.person_of_offer(tenant, offer_id).await
+    }
+
+    async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {
+        self.defer(deferred).await
+    }
+
+    async fn deferred_transaction(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeferredTransaction>, StoreError> {
+        self.pending_deferred(tenant, transaction, now).await
+    }
+
+    async fn finish_deferred(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.finish(tenant, transaction, now).await
     }
 }

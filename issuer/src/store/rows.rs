@@ -215,6 +215,7 @@ mod unit {
             access_token: SecretHash::of("at"),
             access_token_expires_at: 200,
             dpop_jkt: None,
+            client_id: None,
         }
     }
 

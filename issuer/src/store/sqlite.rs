@@ -14,21 +14,38 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::authorization::authorization_methods;
+use super::reserve::reserve_method;
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::source::source_methods;
 use super::status_sql::status_methods;
 use super::{
     AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
     OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
     StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
+use super::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
+use super::{DeferredTransaction, NewDeferred, SourceRecord};
+use crate::source::PersonKey;
 
 /// How long a connection waits for another writer's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Read connections of a file database (next to its one write connection).
+const READERS: u32 = 4;
+
 /// The issuer store on a SQLite database file.
+///
+/// SQLite admits one writer at a time, so writes go through a pool of exactly one connection:
+/// writers of this process queue in the pool instead of sleeping in SQLite's busy handler, and
+/// every write statement costs one hop to that connection's thread. Hot reads (access tokens,
+/// offers, `/ready`) use a few separate connections, which WAL lets read while the writer writes.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// The write connection (also used for reads inside write use cases).
     pool: SqlitePool,
+    /// Read-only use cases; the same pool as `pool` for an in-memory database.
+    readers: SqlitePool,
 }
 
 impl SqliteStore {
@@ -50,33 +67,55 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = if in_memory {
-            // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+        let one_forever = || {
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new()
-        }
-        .connect_with(options)
-        .await
-        .map_err(|e| rows::db_error(e, "connect"))?;
+        };
+        // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+        let pool =
+            one_forever().connect_with(options.clone()).await.map_err(|e| rows::db_error(e, "connect"))?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("SQLite migration: {e}")))?;
-        Ok(SqliteStore { pool })
+        let readers = if in_memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_with(options)
+                .await
+                .map_err(|e| rows::db_error(e, "connect"))?
+        };
+        Ok(SqliteStore { pool, readers })
     }
 
-    /// Closes the pool (waiting for connections in use to come back).
+    /// Closes the pools (waiting for connections in use to come back).
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 }
 
+authorization_methods!(
+    SqliteStore,
+    sql = super::status_sql::sql::for_sqlite,
+    begin = "BEGIN IMMEDIATE",
+    lock = false
+);
+
 status_methods!(
+    SqliteStore,
+    sql = super::status_sql::sql::for_sqlite,
+    begin = "BEGIN IMMEDIATE",
+    lock = false
+);
+
+source_methods!(SqliteStore, sql = super::status_sql::sql::for_sqlite, begin = "BEGIN IMMEDIATE");
+reserve_method!(
     SqliteStore,
     sql = super::status_sql::sql::for_sqlite,
     begin = "BEGIN IMMEDIATE",
@@ -110,7 +149,7 @@ impl Store for SqliteStore {
         let row: Option<OfferRow> = sqlx::query_as(&sql)
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(|e| rows::db_error(e, "offer"))?;
         row.map(|r| rows::decode_offer(r).map(|s| s.offer)).transpose()
@@ -157,12 +196,13 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(fail)?;
-                sqlx::query("INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt) VALUES (?, ?, ?, ?, ?)")
+                sqlx::query("INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt, client_id) VALUES (?, ?, ?, ?, ?, ?)")
                     .bind(r.tenant)
                     .bind(&r.access_token.0[..])
                     .bind(&stored.offer.id)
                     .bind(r.access_token_expires_at)
                 .bind(&r.dpop_jkt)
+                .bind(&r.client_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| RedeemError::Store(rows::db_error(e, "access token")))?;
@@ -186,7 +226,7 @@ impl Store for SqliteStore {
         .bind(tenant)
         .bind(&token.0[..])
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await
         .map_err(|e| rows::db_error(e, "access token"))?;
         row.map(rows::decode_grant).transpose()
@@ -308,8 +348,75 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn record_client_attestation_pop(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        jti: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let fail = |e| rows::db_error(e, "client attestation PoP");
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        sqlx::query(
+            "DELETE FROM client_attestation_pops WHERE tenant = ? AND client_id = ? AND expires_at <= ?",
+        )
+        .bind(tenant)
+        .bind(client_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        // Of concurrent inserts of one PoP (from any node) exactly one adds the row.
+        let done = sqlx::query(
+            "INSERT INTO client_attestation_pops (tenant, client_id, jti_hash, expires_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (tenant, client_id, jti_hash) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(client_id)
+        .bind(&jti.0[..])
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        payload: &serde_json::Value,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.put_step(tenant, step, key, payload, expires_at).await
+    }
+
+    async fn take_authorization_step(
+        &self,
+        tenant: &str,
+        step: AuthorizationStep,
+        key: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.take_step(tenant, step, key, now).await
+    }
+
+    async fn issue_authorization_code(&self, code: &NewAuthorizationCode<'_>) -> Result<(), StoreError> {
+        self.issue_code(code).await
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        redemption: &CodeRedemption<'_>,
+    ) -> Result<AccessGrant, CodeRedeemError> {
+        self.redeem_code(redemption).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| rows::db_error(e, "ping"))?;
+        sqlx::query("SELECT 1").execute(&self.readers).await.map_err(|e| rows::db_error(e, "ping"))?;
         Ok(())
     }
 
@@ -330,8 +437,34 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| rows::db_error(e, "purge DPoP proofs"))?;
+        let steps = sqlx::query("DELETE FROM authorization_steps WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge authorization steps"))?;
+        let codes = sqlx::query("DELETE FROM authorization_codes WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge authorization codes"))?;
+        let pops = sqlx::query("DELETE FROM client_attestation_pops WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge client attestation PoPs"))?;
+        let deferred = sqlx::query("DELETE FROM deferred_transactions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| rows::db_error(e, "purge deferred transactions"))?;
         tx.commit().await.map_err(|e| rows::db_error(e, "purge"))?;
-        Ok(nonces.rows_affected() + tokens.rows_affected() + proofs.rows_affected())
+        Ok(nonces.rows_affected()
+            + tokens.rows_affected()
+            + proofs.rows_affected()
+            + steps.rows_affected()
+            + codes.rows_affected()
+            + pops.rows_affected()
+            + deferred.rows_affected())
     }
 
     async fn allocate_status(
@@ -340,6 +473,13 @@ impl Store for SqliteStore {
         shape: ListShape,
     ) -> Result<StatusSlot, StoreError> {
         self.allocate(credential, shape).await
+    }
+
+    async fn reserve_credentials(
+        &self,
+        reservation: &super::Reservation<'_>,
+    ) -> Result<Vec<StatusSlot>, super::ReserveError> {
+        self.reserve(reservation).await
     }
 
     async fn credentials_where(
@@ -379,6 +519,58 @@ impl Store for SqliteStore {
         list_id: i64,
     ) -> Result<Vec<(u64, CredentialStatus)>, StoreError> {
         self.entries(tenant, list_id).await
+    }
+    async fn put_source_records(
+        &self,
+        tenant: &str,
+        records: &[SourceRecord],
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        self.put_records(tenant, records, now).await
+    }
+
+    async fn source_record(
+        &self,
+        tenant: &str,
+        person: &PersonKey,
+    ) -> Result<Option<SourceRecord>, StoreError> {
+        self.record(tenant, person).await
+    }
+
+    async fn link_offer_to_person(
+        &self,
+        tenant: &str,
+        offer_id: &str,
+        person: &PersonKey,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.link(tenant, offer_id, person, now).await
+    }
+
+    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
+        self.person_of_offer(tenant, offer_id).await
+    }
+
+    async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {
+        self.defer(deferred).await
+    }
+
+    async fn deferred_transaction(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeferredTransaction>, StoreError> {
+        self.pending_deferred(tenant, transaction, now).await
+    }
+
+    async fn finish_deferred(
+        &self,
+        tenant: &str,
+        transaction: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.finish(tenant, transaction, now).await
     }
 }
 

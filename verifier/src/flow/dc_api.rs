@@ -197,7 +197,7 @@ pub fn finish_dc_api(
                     "an encrypted `response` string answers dc_api.jwt requests only",
                 ));
             };
-            let payload = match key.decrypt_response(response) {
+            let payload = match key.decrypt_json(response) {
                 Ok(payload) => payload,
                 Err(error) => return Ok(jwe_rejection(&error)),
             };

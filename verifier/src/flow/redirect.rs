@@ -235,7 +235,7 @@ pub fn finish(
                     "direct_post was requested; there is no key to decrypt a response",
                 ));
             };
-            let payload = match key.decrypt_response(&response) {
+            let payload = match key.decrypt_json(&response) {
                 Ok(payload) => payload,
                 Err(error) => return Ok(jwe_rejection(&error)),
             };

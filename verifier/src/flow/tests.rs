@@ -253,10 +253,11 @@ impl Fixture {
 fn encrypt_to(jwk: &Value, payload: &Value, apu: Option<&[u8]>, rng: &mut ChaCha20Rng) -> String {
     let recipient = PublicKey::from_jwk(jwk).unwrap();
     let params = EncryptionParams {
-        kid: jwk["kid"].as_str().unwrap(),
+        kid: jwk["kid"].as_str(),
         enc: ContentEncryption::A256Gcm,
         apu,
         apv: None,
+        deflate: false,
     };
     encrypt_compact(&recipient, &params, payload.to_string().as_bytes(), rng).unwrap()
 }
@@ -705,10 +706,11 @@ fn rejects_malformed_jwe_json_and_cbor() {
     }
     let recipient = PublicKey::from_jwk(&jwk).unwrap();
     let params = EncryptionParams {
-        kid: jwk["kid"].as_str().unwrap(),
+        kid: jwk["kid"].as_str(),
         enc: ContentEncryption::A128Gcm,
         apu: None,
         apv: None,
+        deflate: false,
     };
     let jwe = encrypt_compact(&recipient, &params, b"{not json", &mut f.rng).unwrap();
     let answer = WalletAnswer::from_form(&[("response".to_owned(), jwe)]).unwrap();

@@ -114,11 +114,17 @@ fn encrypted_request_carries_the_key_and_binds_its_thumbprint() {
 
     // The wallet encrypts to the JWK it read; the verifier decrypts with its session key.
     let wallet_key = segl_credential::keys::PublicKey::from_jwk(&jwk).unwrap();
-    let params = EncryptionParams { kid: "resp-1", enc: ContentEncryption::A256Gcm, apu: None, apv: None };
+    let params = EncryptionParams {
+        kid: Some("resp-1"),
+        enc: ContentEncryption::A256Gcm,
+        apu: None,
+        apv: None,
+        deflate: false,
+    };
     let payload = json!({"vp_token": {"pid_sd_jwt": ["x~"]}, "state": null}).to_string();
     let jwe = encrypt_compact(&wallet_key, &params, payload.as_bytes(), &mut f.rng).unwrap();
     assert_eq!(
-        Value::Object(key.decrypt_response(&jwe).unwrap()),
+        Value::Object(key.decrypt_json(&jwe).unwrap()),
         serde_json::from_str::<Value>(&payload).unwrap()
     );
 

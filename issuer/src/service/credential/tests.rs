@@ -6,6 +6,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use serde_json::json;
 
+use crate::protocol::Proofs;
+
 use segl_credential::clock::FixedClock;
 use segl_credential::jose::base64url_decode;
 use segl_credential::mdoc::{self, VerifiedDocument};
@@ -39,6 +41,7 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let request = crate::protocol::OfferRequest {
         subject: None,
+        authentic_source: None,
         credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         claims: pid_claims(),
         tx_code: false,
@@ -49,11 +52,13 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
         grant_type: PRE_AUTHORIZED_CODE_GRANT.into(),
         pre_authorized_code: Some(code),
         tx_code: None,
+        ..TokenRequest::default()
     };
     let token = token::exchange_pre_authorized_code(
         &store,
         &tenant.id,
         &token_request,
+        None,
         None,
         &LIFETIMES,
         NOW,
@@ -89,7 +94,9 @@ impl Flow {
         now: UnixTime,
     ) -> Result<CredentialResponse, ApiError> {
         let token = self.token.clone();
-        issue_credentials(&self.store, &self.tenant, &token, request, &WINDOW, now, &mut self.rng).await
+        issued(
+            issue_credentials(&self.store, &self.tenant, &token, request, &WINDOW, now, &mut self.rng).await,
+        )
     }
 
     async fn issue(&mut self, request: &CredentialRequest) -> Result<CredentialResponse, ApiError> {
@@ -362,7 +369,7 @@ async fn rejects_missing_proofs() {
     no_jwt.proofs = Some(Proofs { jwt: None, attestation: None });
     let result = flow.issue(&no_jwt).await;
     flow.assert_refused(result, ErrorCode::InvalidProof, None).await;
-    // Key attestations are not supported yet, alone or beside jwt proofs.
+    // An attestation proof to a tenant that trusts no wallet provider.
     let mut attested = request(AGE_MDOC_ID, vec![Holder::new(1).proof(&nonce)]);
     attested.proofs = Some(Proofs { jwt: None, attestation: Some(vec!["eyJ.eyJ.sig".into()]) });
     let result = flow.issue(&attested).await;
@@ -406,7 +413,8 @@ async fn rejects_another_tenants_token() {
     other.id = "other".into();
     let token = flow.token.clone();
     let request = request(AGE_MDOC_ID, vec![Holder::new(1).proof(&nonce)]);
-    let result = issue_credentials(&flow.store, &other, &token, &request, &WINDOW, NOW, &mut flow.rng).await;
+    let result =
+        issued(issue_credentials(&flow.store, &other, &token, &request, &WINDOW, NOW, &mut flow.rng).await);
     flow.assert_refused(result, ErrorCode::InvalidToken, Some(&nonce)).await;
 }
 
@@ -500,4 +508,12 @@ async fn every_credential_gets_its_own_status_entry_recorded_under_the_offer() {
     assert_eq!(stored, issued);
     let configurations: Vec<&str> = records.iter().map(|r| r.credential_configuration_id.as_str()).collect();
     assert_eq!(configurations.iter().filter(|c| **c == AGE_MDOC_ID).count(), 3);
+}
+
+/// The credentials of an answer that must not be deferred (these offers carry their claims).
+fn issued(answer: Result<super::CredentialAnswer, ApiError>) -> Result<CredentialResponse, ApiError> {
+    answer.map(|answer| match answer {
+        super::CredentialAnswer::Issued(response) => response,
+        super::CredentialAnswer::Deferred(pending) => panic!("deferred: {pending:?}"),
+    })
 }

@@ -264,6 +264,7 @@ async fn resources_demand_the_bound_key() {
                 access_token: SecretHash::of(token),
                 access_token_expires_at: NOW + 60,
                 dpop_jkt: bound,
+                client_id: None,
             })
             .await
             .unwrap();

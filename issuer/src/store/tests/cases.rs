@@ -41,6 +41,7 @@ fn redeem<'a>(tenant: &'a str, code: &str, tx_code: Option<&str>, token: &str) -
         access_token: SecretHash::of(token),
         access_token_expires_at: TOKEN_EXPIRES,
         dpop_jkt: None,
+        client_id: None,
     }
 }
 
@@ -394,4 +395,8 @@ fn assert_one_redeemed(results: &[Result<AccessGrant, RedeemError>]) {
 }
 
 // The status-list cases live in their own file; the suite reaches every case through here.
+pub(super) use super::attestation_cases::*;
+pub(super) use super::authorization_cases::*;
+pub(super) use super::reserve_cases::*;
+pub(super) use super::source_cases::*;
 pub(super) use super::status_cases::*;

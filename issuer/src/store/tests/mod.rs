@@ -2,8 +2,12 @@
 //! PostgreSQL schema, each opened through [`crate::store::connect`]. PostgreSQL must be
 //! reachable (see [`harness`]): its tests fail, not skip, without it.
 
+mod attestation_cases;
+mod authorization_cases;
 mod cases;
 mod harness;
+mod reserve_cases;
+mod source_cases;
 mod status_cases;
 
 /// Instantiates each named case of [`cases`] once per back end; the cases after `two_pools:`
@@ -83,10 +87,22 @@ suite!(
     status_changes_follow_the_rules_and_are_audited,
     group_status_changes_by_offer_and_subject,
     dpop_proofs_are_recorded_once,
-    concurrent_dpop_replays_succeed_once;
+    concurrent_dpop_replays_succeed_once,
+    client_attestation_pops_are_recorded_once,
+    attested_clients_redeem_codes,
+    source_records_import_link_and_defer,
+    reservations_consume_nonces_and_allocate_entries,
+    refused_reservations_change_nothing,
+    reservations_roll_lists_over,
+    authorization_steps_are_taken_once,
+    authorization_codes_redeem_once_and_reuse_revokes,
+    concurrent_code_redemptions_succeed_once;
     two_pools: two_pools_share_one_database,
+    authorization_steps_cross_nodes,
     concurrent_allocations_never_share_an_entry,
     dpop_replays_are_refused_across_nodes,
+    client_attestation_replays_are_refused_across_nodes,
+    concurrent_reservations_never_share_an_entry,
 );
 
 #[tokio::test]

@@ -1,0 +1,133 @@
+//! The credential request's reservation (nonces consumed and status entries allocated in one
+//! transaction), generic over [`Store`] like [`super::cases`].
+
+use std::collections::HashSet;
+
+use rand::RngCore as _;
+
+use super::cases::{A, NOW, offer};
+use crate::store::{
+    EntryRequest, ListShape, Reservation, ReserveError, SecretHash, StatusSlot, StatusTarget, Store,
+    StoreError,
+};
+
+const SHAPE: ListShape = ListShape { size: 1 << 20, bits: 2 };
+
+fn entries(prefix: &str, count: usize) -> Vec<EntryRequest> {
+    (0..count)
+        .map(|n| EntryRequest { id: format!("{prefix}{n}"), random: rand::rngs::OsRng.next_u64() })
+        .collect()
+}
+
+fn reservation<'a>(
+    offer_id: &'a str,
+    nonces: &'a [SecretHash],
+    credentials: &'a [EntryRequest],
+    shape: ListShape,
+) -> Reservation<'a> {
+    Reservation {
+        tenant: A,
+        offer_id,
+        credential_configuration_id: "eu.europa.ec.eudi.pid_mso_mdoc",
+        nonces,
+        credentials,
+        shape,
+        now: NOW,
+    }
+}
+
+async fn nonces<S: Store>(s: &S, names: &[&str]) -> Vec<SecretHash> {
+    let mut out = Vec::new();
+    for name in names {
+        let nonce = SecretHash::of(name);
+        s.store_nonce(A, &nonce, NOW + 60).await.unwrap();
+        out.push(nonce);
+    }
+    out
+}
+
+pub(super) async fn reservations_consume_nonces_and_allocate_entries<S: Store>(s: &S) {
+    let mut with_subject = offer(A, "o1", "code-1", None);
+    with_subject.subject = Some("person-7".into());
+    s.create_offer(&with_subject).await.unwrap();
+    let both = nonces(s, &["n1", "n2"]).await;
+    let batch = entries("c", 10);
+    let slots = s.reserve_credentials(&reservation("o1", &both, &batch, SHAPE)).await.unwrap();
+    assert_eq!(slots.len(), 10);
+    assert_eq!(slots.iter().copied().collect::<HashSet<StatusSlot>>().len(), 10, "an entry handed out twice");
+    for (entry, slot) in batch.iter().zip(&slots) {
+        let stored = s.credentials_where(A, &StatusTarget::Credential(&entry.id)).await.unwrap();
+        assert_eq!(stored.len(), 1, "{}", entry.id);
+        assert_eq!(stored[0].slot, *slot);
+        assert_eq!(stored[0].subject.as_deref(), Some("person-7"));
+        assert_eq!(stored[0].credential_configuration_id, "eu.europa.ec.eudi.pid_mso_mdoc");
+    }
+    // Both nonces are spent.
+    for nonce in &both {
+        assert!(!s.consume_nonce(A, nonce, NOW).await.unwrap());
+    }
+    // A second list entry batch continues on the same list.
+    let more = nonces(s, &["n3"]).await;
+    let second = s.reserve_credentials(&reservation("o1", &more, &entries("d", 3), SHAPE)).await.unwrap();
+    assert!(second.iter().all(|slot| slot.list_id == 1 && !slots.contains(slot)));
+}
+
+pub(super) async fn refused_reservations_change_nothing<S: Store>(s: &S) {
+    s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
+    let fresh = nonces(s, &["fresh"]).await;
+    // One usable and one unknown nonce: refused, and the usable one is not spent.
+    let mixed = [fresh[0], SecretHash::of("never-issued")];
+    let result = s.reserve_credentials(&reservation("o1", &mixed, &entries("c", 2), SHAPE)).await;
+    assert!(matches!(result, Err(ReserveError::InvalidNonce)), "{result:?}");
+    // An expired nonce is refused like an unknown one.
+    let expired = SecretHash::of("expired");
+    s.store_nonce(A, &expired, NOW).await.unwrap();
+    let result = s.reserve_credentials(&reservation("o1", &[expired], &entries("c", 1), SHAPE)).await;
+    assert!(matches!(result, Err(ReserveError::InvalidNonce)), "{result:?}");
+    // An unknown offer: a store error, the nonce not spent.
+    let result = s.reserve_credentials(&reservation("nope", &fresh, &entries("c", 1), SHAPE)).await;
+    assert!(matches!(result, Err(ReserveError::Store(StoreError::Database(_)))), "{result:?}");
+    assert!(s.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().is_empty());
+    assert!(s.consume_nonce(A, &fresh[0], NOW).await.unwrap());
+}
+
+pub(super) async fn reservations_roll_lists_over<S: Store>(s: &S) {
+    let tiny = ListShape { size: 4, bits: 2 };
+    s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
+    let mut all = HashSet::new();
+    for (round, count) in [(0, 10), (1, 3), (2, 4)] {
+        let nonce = nonces(s, &[&format!("n{round}")]).await;
+        let batch = entries(&format!("r{round}-"), count);
+        let slots = s.reserve_credentials(&reservation("o1", &nonce, &batch, tiny)).await.unwrap();
+        assert_eq!(slots.len(), count);
+        for slot in slots {
+            assert!(slot.idx < 4, "{slot:?}");
+            assert!(all.insert(slot), "entry {slot:?} handed out twice");
+        }
+    }
+    // 17 entries of 4-entry lists: lists 1 to 5, the first four full.
+    let lists: HashSet<i64> = all.iter().map(|slot| slot.list_id).collect();
+    assert_eq!(lists, (1..=5).collect());
+}
+
+pub(super) async fn concurrent_reservations_never_share_an_entry<S: Store + Clone>(a: &S, b: &S) {
+    const SIZE: u64 = 32;
+    a.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
+    let shape = ListShape { size: SIZE, bits: 2 };
+    let mut tasks = Vec::new();
+    for task in 0..12 {
+        let s = if task % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let nonce = nonces(&s, &[&format!("n{task}")]).await;
+            let batch = entries(&format!("t{task}-"), 5);
+            s.reserve_credentials(&reservation("o1", &nonce, &batch, shape)).await.unwrap()
+        }));
+    }
+    let mut slots = Vec::new();
+    for task in tasks {
+        slots.extend(task.await.unwrap());
+    }
+    assert_eq!(slots.iter().copied().collect::<HashSet<_>>().len(), 60, "an entry was handed out twice");
+    assert!(slots.iter().all(|slot| slot.idx < SIZE));
+    assert_eq!(b.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().len(), 60);
+}
