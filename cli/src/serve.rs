@@ -10,7 +10,7 @@ use segl_credential::clock::{Clock as _, SystemClock};
 use segl_issuer::config::{Config, Overrides};
 use segl_issuer::deployment;
 use segl_issuer::http::MetricsRoute;
-use segl_issuer::protocol::{OfferCreated, OfferRequest};
+use segl_issuer::protocol::{OfferCreated, OfferGrant, OfferRequest};
 use segl_issuer::service::offer;
 use segl_ops::logging::LogFormat;
 
@@ -71,12 +71,20 @@ pub struct OfferArgs {
     #[arg(long = "config-id", required = true)]
     pub config_ids: Vec<String>,
     /// JSON file of claims keyed by PID data identifiers (`-` for standard input).
-    #[arg(long, required_unless_present = "authentic_source", conflicts_with = "authentic_source")]
+    #[arg(
+        long,
+        required_unless_present_any = ["authentic_source", "login"],
+        conflicts_with_all = ["authentic_source", "login"]
+    )]
     pub claims: Option<String>,
     /// Instead of --claims: the person's identifier in the tenant's authentic source (the data is
     /// read when the wallet asks; issuance is deferred until it is there).
     #[arg(long)]
     pub authentic_source: Option<String>,
+    /// Instead of --claims: an offer of the authorization code grant; the person logs in at the
+    /// tenant's upstream login, which decides the claims.
+    #[arg(long, conflicts_with_all = ["authentic_source", "tx_code", "subject"])]
+    pub login: bool,
     /// Protect the offer with a transaction code (printed once).
     #[arg(long)]
     pub tx_code: bool,
@@ -268,6 +276,7 @@ async fn create_offer_in(config: Config, args: &OfferArgs) -> Result<OfferCreate
             .authentic_source
             .clone()
             .map(|identifier| segl_issuer::protocol::SourceReference { identifier }),
+        grant: if args.login { OfferGrant::AuthorizationCode } else { OfferGrant::PreAuthorizedCode },
     };
     let created = offer::create_offer(
         &state.store,

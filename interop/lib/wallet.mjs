@@ -42,8 +42,7 @@ const hashNames = {
 export function createWallet({ clientAuthentication = clientAuthenticationAnonymous() } = {}) {
   const keys = new Map()
   const log = []
-  const client = new Openid4vciClient({
-    callbacks: {
+  const callbacks = {
       hash: async (data, alg) => {
         const name = hashNames[alg]
         if (!name) throw new Error(`unsupported hash ${alg}`)
@@ -63,11 +62,13 @@ export function createWallet({ clientAuthentication = clientAuthenticationAnonym
         if (!key) throw new Error('signJwt asked for a key this wallet does not hold')
         return { jwt: await signEs256(key.privateKey, header, payload), signerJwk: key.publicJwk }
       },
-    },
-  })
+  }
+  const client = new Openid4vciClient({ callbacks })
   return {
     client,
     log,
+    /** The library callbacks (signing with this wallet's keys), for the library's other helpers. */
+    callbacks,
     /** Generates a holder key this wallet can sign proofs with. */
     async newKey() {
       const key = await holderKey()

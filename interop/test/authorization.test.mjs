@@ -10,11 +10,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { after, test } from 'node:test'
-import { clientAuthenticationNone, Oauth2ClientErrorResponseError } from '@openid4vc/oauth2'
-import { exportJWK, generateKeyPair } from 'jose'
+import {
+  clientAuthenticationClientAttestationJwt,
+  clientAuthenticationNone,
+  createClientAttestationJwt,
+  Oauth2ClientErrorResponseError,
+  resourceRequest,
+} from '@openid4vc/oauth2'
+import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK } from 'jose'
 import Provider from 'oidc-provider'
 import { freePort, spawnSegl } from '../lib/segl.mjs'
-import { createWallet } from '../lib/wallet.mjs'
+import { createWallet, holderKey, signEs256 } from '../lib/wallet.mjs'
 import { verifySdJwtVc } from '../lib/verify.mjs'
 
 const PID = 'eu.europa.ec.eudi.pid_vc_sd_jwt'
@@ -33,6 +39,9 @@ const USER = {
   nationality: 'dk',
 }
 
+// The wallet provider whose attestations the `haip` tenant trusts.
+const walletProvider = await holderKey()
+
 // The upstream provider, on a loopback port, with RS256 ID tokens.
 const providerPort = await freePort()
 const seglPort = await freePort()
@@ -46,7 +55,7 @@ const provider = new Provider(providerUrl, {
     {
       client_id: 'segl',
       client_secret: clientSecret,
-      redirect_uris: [`${seglUrl}/default/login/callback`],
+      redirect_uris: [`${seglUrl}/default/login/callback`, `${seglUrl}/haip/login/callback`],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -113,12 +122,59 @@ to = "birth_place"
 from = "nationality"
 to = "nationality"
 transform = "uppercase-array"
+
+[[tenants]]
+id = "haip"
+name = { en = "Segl HAIP interop" }
+issuing_country = "DK"
+issuing_authority = "Segl interop"
+dpop = "required"
+client_attestation = "required"
+[tenants.pid_vc_sd_jwt]
+[[tenants.wallets]]
+client_id = "${WALLET_ID}"
+redirect_uris = ["${REDIRECT}"]
+[tenants.scopes]
+"${PID}" = "pid"
+[[tenants.wallet_providers]]
+name = "interop wallet provider"
+jwk = { kty = "EC", crv = "P-256", x = "${walletProvider.publicJwk.x}", y = "${walletProvider.publicJwk.y}" }
+[tenants.encryption]
+request = "required"
+response = "required"
+enc = ["A256GCM"]
+[tenants.login]
+issuer = "${providerUrl}"
+client_id = "segl"
+client_secret_env = "INTEROP_OIDC_SECRET"
+scopes = ["openid", "profile", "mitid"]
+loa_claim = "loa"
+loa_values = { "${SUBSTANTIAL}" = "substantial", "https://data.gov.dk/concept/core/nsis/Low" = "low" }
+min_loa = "substantial"
+[[tenants.login.claims]]
+from = "given_name"
+to = "given_name"
+[[tenants.login.claims]]
+from = "family_name"
+to = "family_name"
+[[tenants.login.claims]]
+from = "birthdate"
+to = "birth_date"
+transform = "dd-mm-yyyy"
+[[tenants.login.claims]]
+from = "place_of_birth"
+to = "birth_place"
+[[tenants.login.claims]]
+from = "nationality"
+to = "nationality"
+transform = "uppercase-array"
 `,
 )
 const dataDir = await mkdtemp(join(tmpdir(), 'segl-authcode-'))
+const adminToken = randomBytes(24).toString('base64url')
 const segl = await spawnSegl({
   args: ['serve', '--config', configPath, '--data-dir', dataDir, '--listen', `127.0.0.1:${seglPort}`, '--public-url', seglUrl],
-  extraEnv: { INTEROP_OIDC_SECRET: clientSecret },
+  extraEnv: { INTEROP_OIDC_SECRET: clientSecret, SEGL_ADMIN_TOKEN: adminToken },
   healthUrl: `${seglUrl}/health`,
   dataDir,
 })
@@ -172,12 +228,18 @@ async function browse(startUrl, login = 'freja') {
 /** The wallet's side up to the code: metadata, PAR (by the library), the login; the redirect's parameters. */
 async function authorize(wallet) {
   const issuerMetadata = await wallet.client.resolveIssuerMetadata(`${seglUrl}/default`)
-  // An offer as a wallet gets it by value; the code flow needs no issuer_state here.
-  const credentialOffer = {
-    credential_issuer: `${seglUrl}/default`,
-    credential_configuration_ids: [PID],
-    grants: { authorization_code: {} },
-  }
+  // The authority's offer of the code flow, resolved by reference as a wallet scanning its QR code
+  // does; the library sends its issuer_state back at PAR.
+  const response = await fetch(`${seglUrl}/admin/v1/tenants/default/offers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ credential_configuration_ids: [PID], grant: 'authorization_code' }),
+  })
+  const created = await response.json()
+  assert.equal(response.status, 201, JSON.stringify(created))
+  const credentialOffer = await wallet.client.resolveCredentialOffer(created.offer_uri)
+  assert.deepEqual(Object.keys(credentialOffer.grants), ['authorization_code'])
+  assert.equal(credentialOffer.grants.authorization_code.issuer_state, created.credential_offer.grants.authorization_code.issuer_state)
   const started = await wallet.client.initiateAuthorization({
     clientId: WALLET_ID,
     issuerMetadata,
@@ -282,4 +344,99 @@ test('rejects a reused authorization code and revokes the token it gave', async 
       return true
     },
   )
+})
+
+test('HAIP: PAR and token with wallet attestation, the login, DPoP, an encrypted credential request and response', async () => {
+  // The wallet instance: its key, attested by the wallet provider; the library authenticates
+  // with the attestation and a PoP at PAR and at the token endpoint.
+  let authenticate
+  const wallet = createWallet({ clientAuthentication: (options) => authenticate(options) })
+  const instance = await wallet.newKey()
+  const signAsWalletProvider = async (signer, { header, payload }) => ({
+    jwt: await signEs256(walletProvider.privateKey, header, payload),
+    signerJwk: walletProvider.publicJwk,
+  })
+  const attestation = await createClientAttestationJwt({
+    issuer: 'https://wallet-provider.example',
+    clientId: WALLET_ID,
+    confirmation: { jwk: instance.publicJwk },
+    expiresAt: new Date(Date.now() + 3600_000),
+    callbacks: { ...wallet.callbacks, signJwt: signAsWalletProvider },
+    signer: { method: 'jwk', alg: 'ES256', publicJwk: walletProvider.publicJwk },
+  })
+  authenticate = clientAuthenticationClientAttestationJwt({ clientAttestationJwt: attestation, callbacks: wallet.callbacks })
+
+  const issuerMetadata = await wallet.client.resolveIssuerMetadata(`${seglUrl}/haip`)
+  const credentialOffer = { credential_issuer: `${seglUrl}/haip`, credential_configuration_ids: [PID], grants: { authorization_code: {} } }
+  const started = await wallet.client.initiateAuthorization({
+    clientId: WALLET_ID,
+    issuerMetadata,
+    credentialOffer,
+    scope: 'pid',
+    redirectUri: REDIRECT,
+  })
+  const redirect = await browse(started.authorizationRequestUrl)
+  const code = redirect.searchParams.get('code')
+  assert.ok(code, redirect.toString())
+
+  const dpopKey = await wallet.newKey()
+  const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
+  const { accessTokenResponse, dpop: tokenDpop } = await wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    issuerMetadata,
+    credentialOffer,
+    authorizationCode: code,
+    pkceCodeVerifier: started.pkce.codeVerifier,
+    redirectUri: REDIRECT,
+    dpop,
+  })
+  assert.equal(accessTokenResponse.token_type, 'DPoP')
+
+  // The credential request, encrypted (jose: the library has no JWE) to the key the metadata
+  // publishes, asking for the response encrypted to a fresh wallet key; sent by the library's
+  // DPoP resource request.
+  const holder = await wallet.newKey()
+  const { c_nonce: nonce } = await wallet.client.requestNonce({ issuerMetadata })
+  const { jwt } = await wallet.client.createCredentialRequestJwtProof({
+    issuerMetadata,
+    credentialConfigurationId: PID,
+    nonce,
+    signer: { method: 'jwk', alg: 'ES256', publicJwk: holder.publicJwk },
+  })
+  const responseKey = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true })
+  const issuerKey = issuerMetadata.credentialIssuer.credential_request_encryption.jwks.keys[0]
+  const request = {
+    credential_configuration_id: PID,
+    proofs: { jwt: [jwt] },
+    credential_response_encryption: { jwk: { ...(await exportJWK(responseKey.publicKey)), alg: 'ECDH-ES' }, enc: 'A256GCM' },
+  }
+  const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(request)))
+    .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM', kid: issuerKey.kid })
+    .encrypt(await importJWK(issuerKey, 'ECDH-ES'))
+  const answer = await resourceRequest({
+    dpop: { ...dpop, nonce: tokenDpop?.nonce },
+    callbacks: wallet.callbacks,
+    accessToken: accessTokenResponse.access_token,
+    url: issuerMetadata.credentialIssuer.credential_endpoint,
+    requestOptions: { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: jwe },
+  })
+  const text = await answer.response.text()
+  assert.equal(answer.response.status, 200, text)
+  assert.equal(answer.response.headers.get('content-type'), 'application/jwt')
+  const { plaintext } = await compactDecrypt(text, responseKey.privateKey)
+  const response = JSON.parse(new TextDecoder().decode(plaintext))
+  const compact = response.credentials[0].credential
+  const { payload } = await verifySdJwtVc(compact, await readFile(join(dataDir, 'tenants/haip/ca.pem'), 'utf8'))
+  assert.equal(payload.given_name, 'Freja')
+  assert.equal(payload.cnf.jwk.x, holder.publicJwk.x)
+
+  // The same request in plaintext is refused: the tenant requires encryption.
+  const plain = await resourceRequest({
+    dpop: { ...dpop, nonce: answer.dpop?.nonce ?? tokenDpop?.nonce },
+    callbacks: wallet.callbacks,
+    accessToken: accessTokenResponse.access_token,
+    url: issuerMetadata.credentialIssuer.credential_endpoint,
+    requestOptions: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) },
+  })
+  assert.equal(plain.response.status, 400)
+  assert.equal((await plain.response.json()).error, 'invalid_encryption_parameters')
 })

@@ -738,3 +738,81 @@ async fn rejects_a_login_whose_person_the_authentic_source_does_not_know() {
     assert_eq!(answer["error_description"], "the authentic source has no record of the person who logged in");
     assert!(answer.get("code").is_none(), "{answer}");
 }
+
+/// `POST /admin/v1/offers` on the flow's issuer.
+async fn create_offer(issuer: &TestIssuer, body: &Value) -> (StatusCode, Value) {
+    issuer.json(common::post_json("/admin/v1/offers", Some(TOKEN), body)).await
+}
+
+#[tokio::test]
+async fn authorization_code_offers_carry_an_issuer_state_the_flow_accepts() {
+    let flow = Flow::start("authcode-offer").await;
+    let (status, created) = create_offer(
+        &flow.issuer,
+        &json!({"credential_configuration_ids": [PID], "grant": "authorization_code"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(created.get("tx_code").is_none(), "{created}");
+    // By reference, as the wallet fetches it: only the authorization code grant.
+    let path = created["credential_offer_uri"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_owned();
+    let (status, offer) = flow.issuer.json(get(&path)).await;
+    assert_eq!(status, StatusCode::OK, "{offer}");
+    assert_eq!(offer, created["credential_offer"]);
+    let grants = offer["grants"].as_object().unwrap();
+    assert_eq!(grants.keys().collect::<Vec<_>>(), ["authorization_code"]);
+    let issuer_state = grants["authorization_code"]["issuer_state"].as_str().unwrap();
+
+    let (status, pushed) = flow.par_with(&[("issuer_state", issuer_state)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let (status, location) = flow.authorize(&authorize_query(WALLET, request_uri)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let callback = flow.provider_login(location.as_str().unwrap()).await;
+    let (_, answer) = flow.callback(&callback).await;
+    let (status, token) = flow.token(answer["code"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    let (status, issued) = flow.credential(token["access_token"].as_str().unwrap(), PID).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    assert_eq!(disclosed(issued["credentials"][0]["credential"].as_str().unwrap())["given_name"], "Karen");
+
+    // The offer names the PID only: a request for more under its issuer_state is refused.
+    let refused = flow.par_with(&[("issuer_state", issuer_state), ("scope", "pid proof_of_age")]).await;
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "the request asks for a credential configuration the offer does not name",
+    );
+}
+
+#[tokio::test]
+async fn rejects_authorization_code_offers_with_claims_or_without_a_login() {
+    let description = "an authorization_code offer takes no claims, authentic_source, tx_code or subject: the login decides them";
+    let flow = Flow::start("authcode-offer-bad").await;
+    for extra in [
+        json!({"claims": {"given_name": "Karen"}}),
+        json!({"authentic_source": {"identifier": "p-1"}}),
+        json!({"tx_code": true}),
+        json!({"subject": "case-1"}),
+    ] {
+        let mut body = json!({"credential_configuration_ids": [PID], "grant": "authorization_code"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let answer = create_offer(&flow.issuer, &body).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request", description);
+    }
+    // A forged or altered issuer_state is no offer.
+    let (status, _) = flow.issuer.json(get("/default/offers/e30.AAAA")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let plain = common::start("authcode-offer-nologin", 3, |_| {}).await;
+    let answer =
+        create_offer(&plain, &json!({"credential_configuration_ids": [PID], "grant": "authorization_code"}))
+            .await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "grant authorization_code needs the tenant's upstream login ([tenants.login])",
+    );
+}

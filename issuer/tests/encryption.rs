@@ -49,7 +49,11 @@ impl Wallet {
         let offer = json!({"credential_configuration_ids": [PID],
             "claims": {"family_name": "Nielsen", "given_name": "Freja", "birth_date": "1990-04-12",
                 "birth_place": {"locality": "Aarhus", "country": "DK"}, "nationality": ["DK"]}});
-        let (status, created) = issuer.json(post_json("/admin/v1/offers", Some(TOKEN), &offer)).await;
+        Wallet::with_offer(issuer, seed, &offer).await
+    }
+
+    async fn with_offer(issuer: &TestIssuer, seed: u64, offer: &Value) -> Wallet {
+        let (status, created) = issuer.json(post_json("/admin/v1/offers", Some(TOKEN), offer)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let code = created["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
             ["pre-authorized_code"]
@@ -94,7 +98,11 @@ impl Wallet {
     }
 
     fn post_jwt(&self, jwe: &str) -> Request<Body> {
-        Request::post("/default/credential")
+        self.post_jwt_to("/default/credential", jwe)
+    }
+
+    fn post_jwt_to(&self, path: &str, jwe: &str) -> Request<Body> {
+        Request::post(path)
             .header(header::CONTENT_TYPE, "application/jwt")
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .body(Body::from(jwe.to_owned()))
@@ -522,4 +530,74 @@ async fn serves_signed_metadata_that_verifies_to_the_tenant_ca() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{accept}");
     }
+}
+
+/// Deferred issuance under required encryption (OpenID4VCI 1.0 §9, §10): the 202 and the
+/// deferred endpoint's answers are JWEs to the key of each request; a plaintext deferred
+/// request is refused and spends nothing.
+#[tokio::test]
+async fn deferred_requests_and_responses_are_encrypted_too() {
+    let issuer = common::start("enc-deferred", 7, |config: &mut Config| {
+        config.database_url = None; // SQLite in the data directory, shared with the import
+        let encryption = &mut config.tenants[0].encryption;
+        encryption.request = EncryptionMode::Required;
+        encryption.response = EncryptionMode::Required;
+        encryption.enc = vec!["A256GCM".into()];
+    })
+    .await;
+    let metadata = metadata(&issuer).await;
+    let offer = json!({"credential_configuration_ids": [PID], "authentic_source": {"identifier": "case-9"}});
+    let mut wallet = Wallet::with_offer(&issuer, 3, &offer).await;
+    let request = wallet.request(Some("A256GCM"));
+    let jwe = wallet.encrypt(&metadata, &request, ContentEncryption::A256Gcm);
+    let (status, body, headers) = issuer.call(wallet.post_jwt(&jwe)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/jwt");
+    let pending = wallet.response_key.decrypt_json(&String::from_utf8(body).unwrap()).unwrap();
+    let transaction_id = pending["transaction_id"].as_str().unwrap().to_owned();
+
+    let deferred = |wallet: &mut Wallet| {
+        let request = json!({"transaction_id": transaction_id,
+            "credential_response_encryption": {"jwk": wallet.response_key.public_jwk(), "enc": "A256GCM"}});
+        let jwe = wallet.encrypt(&metadata, &request, ContentEncryption::A256Gcm);
+        wallet.post_jwt_to("/default/deferred_credential", &jwe)
+    };
+    let plaintext = post_json(
+        "/default/deferred_credential",
+        Some(&wallet.token),
+        &json!({"transaction_id": transaction_id}),
+    );
+    let (status, refusal) = issuer.json(plaintext).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refusal}");
+    assert_eq!(refusal["error"], "invalid_encryption_parameters", "{refusal}");
+
+    let (status, body, headers) = issuer.call(deferred(&mut wallet)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/jwt");
+    let still = wallet.response_key.decrypt_json(&String::from_utf8(body).unwrap()).unwrap();
+    assert_eq!(still["transaction_id"], transaction_id.as_str());
+
+    import_person(&issuer, "case-9,,Nielsen,Freja,1990-04-12,DK,DK\n").await;
+    let (status, body, headers) = issuer.call(deferred(&mut wallet)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/jwt");
+    let issued = wallet.response_key.decrypt_json(&String::from_utf8(body).unwrap()).unwrap();
+    assert!(issued["credentials"][0]["credential"].as_str().unwrap().contains('~'), "{issued:?}");
+}
+
+/// Imports one CSV row into the issuer's authentic source, as `segl authentic-source import`
+/// does: the deployment opened again on the same data directory.
+async fn import_person(issuer: &TestIssuer, row: &str) {
+    use std::sync::Arc;
+    let config = Config { data_dir: issuer.data_dir.clone(), database_url: None, ..Config::default() };
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let clock = Arc::new(segl_credential::clock::FixedClock(NOW));
+    let (state, _) = segl_issuer::deployment::open(&config, Some(TOKEN), clock, &mut rng).await.unwrap();
+    let tenant = state.tenants["default"].clone();
+    let csv = format!(
+        "identifier,protected,family_name,given_name,birth_date,birth_place.country,nationality\n{row}"
+    );
+    segl_issuer::source::import::import_csv(&state.store, &tenant, csv.as_bytes(), NOW, &mut rng)
+        .await
+        .unwrap();
 }

@@ -353,7 +353,11 @@ async fn schemas_carry_the_serde_wire_names() {
     let form: TokenRequest =
         serde_json::from_value(json!({"grant_type": "g", "pre-authorized_code": "c"})).unwrap();
     assert_eq!(form.pre_authorized_code.as_deref(), Some("c"));
-    assert_eq!(property_names(schema(&document, "Grants")), names(&[PRE_AUTHORIZED_CODE_GRANT]));
+    assert_eq!(
+        property_names(schema(&document, "Grants")),
+        names(&[PRE_AUTHORIZED_CODE_GRANT, "authorization_code"])
+    );
+    assert_eq!(property_names(schema(&document, "AuthorizationCodeGrant")), names(&["issuer_state"]));
     assert_eq!(
         property_names(schema(&document, "PreAuthorizedCodeGrant")),
         names(&["pre-authorized_code", "tx_code"])

@@ -225,13 +225,22 @@ fn render(
     tag = "oid4vci",
     params(("tenant" = String, Path, description = "The tenant (credential issuer) id, the last segment of its Credential Issuer Identifier")),
     security(("bearer" = [])),
-    request_body(content = DeferredCredentialRequest, content_type = "application/json",
-        description = "Deferred Credential Request (OpenID4VCI 1.0 §9.1), with the access token of the original request"),
+    request_body(content(
+        (DeferredCredentialRequest = "application/json"),
+        (String = "application/jwt"),
+    ), description = "Deferred Credential Request (OpenID4VCI 1.0 §9.1), with the access token of the original \
+        request: JSON, or a compact JWE whose plaintext is that JSON (§10)"),
     responses(
-        (status = 200, description = "The credentials (OpenID4VCI 1.0 §9.2); the transaction is spent",
-            body = CredentialResponse, content_type = "application/json"),
-        (status = 202, description = "Still not ready: ask again after `interval` seconds",
-            body = DeferredCredentialResponse, content_type = "application/json"),
+        (status = 200, description = "The credentials (OpenID4VCI 1.0 §9.2); the transaction is spent. \
+            Encrypted to the request's `credential_response_encryption` key as at the credential endpoint", content(
+                (CredentialResponse = "application/json"),
+                (String = "application/jwt"),
+            )),
+        (status = 202, description = "Still not ready: ask again after `interval` seconds (encrypted likewise)",
+            content(
+                (DeferredCredentialResponse = "application/json"),
+                (String = "application/jwt"),
+            )),
         (status = 400, description = "`invalid_transaction_id` (unknown, expired, already used, or another \
             token's), `invalid_credential_request` or `invalid_encryption_parameters` (OpenID4VCI 1.0 §9.3)",
             body = ErrorResponse, content_type = "application/json"),
@@ -241,7 +250,7 @@ fn render(
             body = ErrorResponse, content_type = "application/json"),
         (status = 404, description = "No such tenant", body = ErrorResponse, content_type = "application/json"),
         (status = 413, description = "The body is too large", body = ErrorResponse, content_type = "application/json"),
-        (status = 415, description = "The body is not `application/json`", body = ErrorResponse, content_type = "application/json"),
+        (status = 415, description = "The body is neither `application/json` nor `application/jwt`", body = ErrorResponse, content_type = "application/json"),
         (status = 500, description = "`server_error`", body = ErrorResponse, content_type = "application/json"),
     ),
 )]
@@ -250,28 +259,29 @@ pub async fn deferred_credential<S: Store>(
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
-    body: Result<Json<DeferredCredentialRequest>, JsonRejection>,
+    body: MaybeEncrypted<DeferredCredentialRequest>,
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
     let nonce = dpop::new_nonce(&tenant, now);
-    let body = match (authorization(&headers), body) {
-        (Some(_), Err(rejection)) => {
-            let refusal = json_rejection(rejection, ErrorCode::InvalidCredentialRequest);
-            return Ok(with_nonce(refusal.into_response(), &nonce));
-        }
-        (_, body) => body,
-    };
+    let opened =
+        match (authorization(&headers), body.open(&tenant.encryption, ErrorCode::InvalidCredentialRequest)) {
+            (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
+            (_, opened) => opened,
+        };
     let access_token = match authorize(&state, &tenant, "deferred_credential", &method, &headers).await {
         Ok(token) => token,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
-        let Json(request) =
-            body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidCredentialRequest))?;
+        let Opened { mut request, encrypted } = opened?;
+        let encryption = tenant
+            .encryption
+            .negotiate_response(request.credential_response_encryption.as_ref(), encrypted)?;
+        request.credential_response_encryption = None;
         let mut rng = request_rng()?;
         let answer = deferred::pick_up(&state.store, &tenant, access_token, &request, now, &mut rng).await?;
-        Ok::<_, WithStatus>(render(answer, None, &mut rng)?)
+        Ok::<_, WithStatus>(render(answer, encryption.as_ref(), &mut rng)?)
     }
     .await;
     Ok(with_nonce(answer.unwrap_or_else(IntoResponse::into_response), &nonce))

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::CredentialOffer;
 
-/// A request to create a pre-authorized Credential Offer.
+/// A request to create a Credential Offer.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRequest {
@@ -37,6 +37,23 @@ pub struct OfferRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub subject: Option<String>,
+    /// The grant the offer carries: `pre_authorized_code` (default: the authority vouches for
+    /// the person, with `claims` or `authentic_source`) or `authorization_code` (the person logs
+    /// in at the tenant's upstream login, which decides the claims; no `claims`,
+    /// `authentic_source`, `tx_code` or `subject`).
+    #[serde(default)]
+    pub grant: OfferGrant,
+}
+
+/// Which grant an offer carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferGrant {
+    /// The pre-authorized code flow.
+    #[default]
+    PreAuthorizedCode,
+    /// The authorization code flow with the offer's `issuer_state`.
+    AuthorizationCode,
 }
 
 /// An offer's person in the tenant's authentic source.

@@ -58,7 +58,7 @@ pub struct CredentialResponse {
 pub struct DeferredCredentialRequest {
     /// The `transaction_id` of the earlier 202 answer.
     pub transaction_id: String,
-    /// Response encryption parameters (not supported yet: refused when present).
+    /// Response encryption parameters (OpenID4VCI 1.0 §10), as at the credential endpoint.
     #[schema(value_type = Option<Object>)]
     pub credential_response_encryption: Option<serde_json::Value>,
 }

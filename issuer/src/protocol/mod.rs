@@ -10,7 +10,7 @@ mod offer;
 mod status;
 mod token;
 
-pub use admin::{OfferCreated, OfferRequest, SourceReference};
+pub use admin::{OfferCreated, OfferGrant, OfferRequest, SourceReference};
 pub use attestation::ChallengeResponse;
 pub use authorize::{
     AUTHORIZATION_CODE_GRANT, AuthorizationRequest, CredentialAuthorizationDetail,
@@ -21,7 +21,10 @@ pub use credential::{
     IssuedCredential, NonceResponse, NotificationEvent, NotificationRequest, Proofs,
 };
 pub use error::{ErrorCode, ErrorResponse};
-pub use offer::{CredentialOffer, Grants, PRE_AUTHORIZED_CODE_GRANT, PreAuthorizedCodeGrant, TxCode};
+pub use offer::{
+    AuthorizationCodeGrant, CredentialOffer, Grants, PRE_AUTHORIZED_CODE_GRANT, PreAuthorizedCodeGrant,
+    TxCode,
+};
 pub use status::{
     GroupStatusUpdate, IssuedCredentialInfo, OfferCredentials, StatusListEntry, StatusUpdate, StatusUpdated,
     StatusValue,

@@ -18,7 +18,7 @@ pub struct CredentialOffer {
     pub grants: Option<Grants>,
 }
 
-/// The grants of an offer (only the pre-authorized code grant for now).
+/// The grants of an offer: the pre-authorized code grant, or the authorization code grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grants {
     /// `urn:ietf:params:oauth:grant-type:pre-authorized_code`.
@@ -28,6 +28,20 @@ pub struct Grants {
     )]
     #[schema(nullable = false)]
     pub pre_authorized_code: Option<PreAuthorizedCodeGrant>,
+    /// `authorization_code`: the wallet starts the authorization code flow, the person logs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub authorization_code: Option<AuthorizationCodeGrant>,
+}
+
+/// The authorization code grant of an offer (OpenID4VCI 1.0 §4.1.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuthorizationCodeGrant {
+    /// Binds the wallet's authorization request to this offer; the wallet sends it back in its
+    /// pushed authorization request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub issuer_state: Option<String>,
 }
 
 /// The pre-authorized code grant: a short-lived single-use code, optionally protected by a

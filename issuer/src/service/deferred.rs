@@ -101,7 +101,7 @@ pub(super) async fn defer<S: Store>(
 }
 
 /// Answers a Deferred Credential Request (OpenID4VCI 1.0 §9) made with `access_token`, the
-/// token of the original request: 202 again while the data is missing, the credentials once
+/// token of the original request (its response encryption settled by the caller): 202 again while the data is missing, the credentials once
 /// (the transaction is then spent), `invalid_transaction_id` for an unknown, expired, spent or
 /// another token's transaction.
 pub async fn pick_up<S: Store>(
@@ -113,12 +113,6 @@ pub async fn pick_up<S: Store>(
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<CredentialAnswer, ApiError> {
     let grant = access_grant(store, tenant, access_token, now).await?;
-    if request.credential_response_encryption.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidEncryptionParameters,
-            "credential response encryption is not supported by this issuer",
-        ));
-    }
     let unknown = || {
         ApiError::new(
             ErrorCode::InvalidTransactionId,

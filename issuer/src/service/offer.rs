@@ -10,11 +10,13 @@ use segl_credential::clock::UnixTime;
 use url::form_urlencoded;
 
 use super::ApiError;
+use super::authorize::{issuer_state, offered_configurations};
 use super::tenant::Tenant;
 use super::token::new_secret;
 use crate::catalog::{CredentialConfiguration, Format, InputClaims};
 use crate::protocol::{
-    CredentialOffer, ErrorCode, Grants, OfferCreated, OfferRequest, PreAuthorizedCodeGrant, TxCode,
+    AuthorizationCodeGrant, CredentialOffer, ErrorCode, Grants, OfferCreated, OfferGrant, OfferRequest,
+    PreAuthorizedCodeGrant, TxCode,
 };
 use crate::source::{PersonIdentifier, PersonKey};
 use crate::store::{NewOffer, OfferState, SecretHash, Store};
@@ -84,9 +86,12 @@ pub async fn create_offer<S: Store>(
         let configuration = tenant.catalog.get(id).ok_or_else(|| {
             invalid_request(format!("credential configuration `{id}` is not offered by this issuer"))
         })?;
-        if request.authentic_source.is_none() {
+        if request.authentic_source.is_none() && request.grant == OfferGrant::PreAuthorizedCode {
             dry_run(configuration, &request.claims, now)?;
         }
+    }
+    if request.grant == OfferGrant::AuthorizationCode {
+        return authorization_code_offer(tenant, request, now.saturating_add_unsigned(offer_lifetime));
     }
     let person = source_person(tenant, request)?;
 
@@ -115,8 +120,52 @@ pub async fn create_offer<S: Store>(
     Ok(CreatedOffer { offer_id, offer, tx_code })
 }
 
-/// The offer behind `credential_offer_uri` (OpenID4VCI 1.0 §4.1.3): served only while it is
-/// pending and unexpired, with its pre-authorized code re-derived from the offer id.
+/// An offer of the authorization code grant, valid until `expires_at`: nothing is stored; its
+/// id is its `issuer_state`, which any node can check.
+fn authorization_code_offer(
+    tenant: &Tenant,
+    request: &OfferRequest,
+    expires_at: UnixTime,
+) -> Result<CreatedOffer, ApiError> {
+    if !tenant.authorization.enabled() {
+        return Err(invalid_request(
+            "grant authorization_code needs the tenant's upstream login ([tenants.login])",
+        ));
+    }
+    if !request.claims.is_empty()
+        || request.authentic_source.is_some()
+        || request.tx_code
+        || request.subject.is_some()
+    {
+        return Err(invalid_request(
+            "an authorization_code offer takes no claims, authentic_source, tx_code or subject: the login decides them",
+        ));
+    }
+    let ids = request.credential_configuration_ids.clone();
+    let state = issuer_state(tenant, &ids, expires_at);
+    Ok(CreatedOffer { offer_id: state.clone(), offer: code_flow_offer(tenant, ids, state), tx_code: None })
+}
+
+/// The offer as the wallet sees it: the authorization code grant with its `issuer_state`.
+fn code_flow_offer(
+    tenant: &Tenant,
+    credential_configuration_ids: Vec<String>,
+    state: String,
+) -> CredentialOffer {
+    CredentialOffer {
+        credential_issuer: tenant.issuer_id.clone(),
+        credential_configuration_ids,
+        grants: Some(Grants {
+            pre_authorized_code: None,
+            authorization_code: Some(AuthorizationCodeGrant { issuer_state: Some(state) }),
+        }),
+    }
+}
+
+/// The offer behind `credential_offer_uri` (OpenID4VCI 1.0 §4.1.3): a pre-authorized offer
+/// served only while it is pending and unexpired, with its pre-authorized code re-derived from
+/// the offer id; an authorization code offer (whose id is its `issuer_state`, with a `.`) while
+/// its `issuer_state` is valid.
 ///
 /// Every refusal of a request (unknown offer, another tenant's, expired, already redeemed,
 /// locked) is `invalid_request`, which the HTTP layer answers with 404; a database failure is
@@ -127,6 +176,11 @@ pub async fn offer_by_reference<S: Store>(
     offer_id: &str,
     now: UnixTime,
 ) -> Result<CredentialOffer, ApiError> {
+    if offer_id.contains('.') {
+        let ids = offered_configurations(tenant, offer_id, now)
+            .map_err(|_| invalid_request("unknown or expired credential offer"))?;
+        return Ok(code_flow_offer(tenant, ids, offer_id.to_owned()));
+    }
     let offer = store
         .offer(&tenant.id, offer_id)
         .await?
@@ -184,6 +238,7 @@ fn credential_offer(
         credential_configuration_ids,
         grants: Some(Grants {
             pre_authorized_code: Some(PreAuthorizedCodeGrant { pre_authorized_code: code, tx_code }),
+            authorization_code: None,
         }),
     }
 }
@@ -263,6 +318,7 @@ mod tests {
             credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
             claims,
             tx_code,
+            grant: Default::default(),
         }
     }
 
@@ -477,6 +533,7 @@ mod tests {
                         description: None,
                     }),
                 }),
+                authorization_code: None,
             }),
         };
         let uri = offer_uri_by_value(&offer);

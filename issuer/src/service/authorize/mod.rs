@@ -26,6 +26,7 @@ use crate::protocol::ErrorCode;
 use crate::source::{DatabaseSource, PersonIdentifier, PersonKey, Resolved, resolve_person};
 use crate::store::Store;
 
+pub(crate) use par::offered_configurations;
 pub use par::{authorize, callback, issuer_state, push_authorization_request};
 pub use token::exchange_authorization_code;
 use upstream::{AuthenticatedSubject, UpstreamLogin};

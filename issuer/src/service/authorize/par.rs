@@ -178,6 +178,22 @@ fn check_issuer_state(
     requested: &[String],
     now: UnixTime,
 ) -> Result<(), ApiError> {
+    let offered = offered_configurations(tenant, state, now)?;
+    if !requested.iter().all(|id| offered.contains(id)) {
+        return Err(invalid_request(
+            "the request asks for a credential configuration the offer does not name",
+        ));
+    }
+    Ok(())
+}
+
+/// The configurations an `issuer_state` of this tenant offers, while it is unexpired
+/// (`invalid_request` for anything else, forged or not).
+pub(crate) fn offered_configurations(
+    tenant: &Tenant,
+    state: &str,
+    now: UnixTime,
+) -> Result<Vec<String>, ApiError> {
     let refused = || invalid_request("issuer_state is unknown or expired");
     let (body, tag) = state.split_once('.').ok_or_else(refused)?;
     let expected = tenant.offer_key.mac(format!("segl issuer_state {body}").as_bytes());
@@ -192,19 +208,13 @@ fn check_issuer_state(
     if content.get("exp").and_then(Value::as_i64).is_none_or(|exp| now >= exp) {
         return Err(refused());
     }
-    let offered: Vec<&str> = content
+    Ok(content
         .get("ids")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    if !requested.iter().all(|id| offered.contains(&id.as_str())) {
-        return Err(invalid_request(
-            "the request asks for a credential configuration the offer does not name",
-        ));
-    }
-    Ok(())
+        .filter_map(|id| id.as_str().map(str::to_owned))
+        .collect())
 }
 
 /// The authorization endpoint (RFC 9126 §4): takes the pushed request (single use) and starts

@@ -45,6 +45,7 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
         credential_configuration_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
         claims: pid_claims(),
         tx_code: false,
+        grant: Default::default(),
     };
     let created = create_offer(&store, &tenant, &request, 900, NOW, &mut rng).await.unwrap();
     let code = created.offer.grants.unwrap().pre_authorized_code.unwrap().pre_authorized_code;
