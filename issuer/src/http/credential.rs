@@ -17,7 +17,7 @@ use crate::protocol::{
     CredentialRequest, CredentialResponse, DeferredCredentialRequest, DeferredCredentialResponse, ErrorCode,
     ErrorResponse, NotificationRequest,
 };
-use crate::service::credential::{self, CredentialAnswer};
+use crate::service::credential::{self, Access, CredentialAnswer};
 use crate::service::deferred;
 use crate::service::dpop::{self, ProofContext};
 use crate::service::encryption::ResponseEncryption;
@@ -25,14 +25,14 @@ use crate::service::tenant::Tenant;
 use crate::store::Store;
 
 /// Authorises a request to the resource endpoint `endpoint` (RFC 6750, RFC 9449 §7) and returns
-/// its access token, or the 401 to send.
+/// its access token with the grant behind it, or the 401 to send.
 async fn authorize<'h, S: Store>(
     state: &AppState<S>,
     tenant: &Tenant,
     endpoint: &str,
     method: &Method,
     headers: &'h HeaderMap,
-) -> Result<&'h str, Response> {
+) -> Result<Access<'h>, Response> {
     let url = format!("{}/{endpoint}", tenant.issuer_id);
     let now = state.clock.now();
     let context = ProofContext {
@@ -43,11 +43,13 @@ async fn authorize<'h, S: Store>(
         access_token: None,
     };
     let credentials = authorization(headers);
-    dpop::authorize_resource(&state.store, tenant, credentials, proof(headers), &context)
+    let grant = dpop::authorize_resource(&state.store, tenant, credentials, proof(headers), &context)
         .await
         .map_err(resource_error)?;
     // `authorize_resource` refuses a request without a token.
-    credentials.map(|(_, token)| token).ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())
+    let token =
+        credentials.map(|(_, token)| token).ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())?;
+    Ok(Access { token, grant })
 }
 
 /// The credential endpoint: one credential per key proof.
@@ -106,8 +108,8 @@ pub async fn credential<S: Store>(
             (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
             (_, opened) => opened,
         };
-    let access_token = match authorize(&state, &tenant, "credential", &method, &headers).await {
-        Ok(token) => token,
+    let access = match authorize(&state, &tenant, "credential", &method, &headers).await {
+        Ok(access) => access,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
@@ -121,7 +123,7 @@ pub async fn credential<S: Store>(
         let answer = credential::issue_credentials(
             &state.store,
             &tenant,
-            access_token,
+            &access,
             &request,
             &state.proof_window,
             now,
@@ -187,14 +189,14 @@ pub async fn notification<S: Store>(
         }
         (_, body) => body,
     };
-    let access_token = match authorize(&state, &tenant, "notification", &method, &headers).await {
-        Ok(token) => token,
+    let access = match authorize(&state, &tenant, "notification", &method, &headers).await {
+        Ok(access) => access,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
         let Json(request) =
             body.map_err(|rejection| json_rejection(rejection, ErrorCode::InvalidNotificationRequest))?;
-        credential::notify(&state.store, &tenant, access_token, &request, now).await?;
+        credential::notify(&state.store, &tenant, &access, &request, now).await?;
         Ok::<_, WithStatus>(StatusCode::NO_CONTENT.into_response())
     }
     .await;
@@ -269,8 +271,8 @@ pub async fn deferred_credential<S: Store>(
             (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
             (_, opened) => opened,
         };
-    let access_token = match authorize(&state, &tenant, "deferred_credential", &method, &headers).await {
-        Ok(token) => token,
+    let access = match authorize(&state, &tenant, "deferred_credential", &method, &headers).await {
+        Ok(access) => access,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
@@ -280,7 +282,7 @@ pub async fn deferred_credential<S: Store>(
             .negotiate_response(request.credential_response_encryption.as_ref(), encrypted)?;
         request.credential_response_encryption = None;
         let mut rng = request_rng()?;
-        let answer = deferred::pick_up(&state.store, &tenant, access_token, &request, now, &mut rng).await?;
+        let answer = deferred::pick_up(&state.store, &tenant, &access, &request, now, &mut rng).await?;
         Ok::<_, WithStatus>(render(answer, encryption.as_ref(), &mut rng)?)
     }
     .await;

@@ -49,7 +49,7 @@ pub enum CredentialAnswer {
     Deferred(DeferredCredentialResponse),
 }
 
-/// Answers a Credential Request (OpenID4VCI 1.0 §8.2) made with `access_token`: one credential
+/// Answers a Credential Request (OpenID4VCI 1.0 §8.2) made with `access`: one credential
 /// per proven key (a `jwt` proof's key, or each key a trusted key attestation lists), bound to
 /// it, up to the batch size, and a `notification_id` for §11; or, when the offer's authentic
 /// source has the person's data not yet, a deferred transaction (§9) that keeps the proven keys.
@@ -60,14 +60,14 @@ pub enum CredentialAnswer {
 pub async fn issue_credentials<S: Store>(
     store: &S,
     tenant: &Tenant,
-    access_token: &str,
+    access: &Access<'_>,
     request: &CredentialRequest,
     window: &ProofWindow,
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<CredentialAnswer, ApiError> {
-    let grant = access_grant(store, tenant, access_token, now).await?;
-    let configuration = requested_configuration(tenant, &grant, request)?;
+    let grant = &access.grant;
+    let configuration = requested_configuration(tenant, grant, request)?;
     if request.credential_response_encryption.is_some() {
         return Err(ApiError::new(
             ErrorCode::InvalidEncryptionParameters,
@@ -94,12 +94,12 @@ pub async fn issue_credentials<S: Store>(
     // They are consumed only now, with every proof and key attestation accepted (with the status
     // entries, in one transaction): a refused proof leaves its nonce usable.
     let nonces: Vec<SecretHash> = proven.nonces.iter().map(|nonce| SecretHash::of(nonce)).collect();
-    let claims = match deferred::offer_claims(store, tenant, &grant).await? {
+    let claims = match deferred::offer_claims(store, tenant, grant).await? {
         OfferClaims::Later => {
             // The nonces are spent now; the keys wait with the transaction.
             reserve(store, tenant, &grant.offer_id, configuration.id(), &nonces, 0, now, rng).await?;
             let pending =
-                deferred::defer(store, tenant, access_token, &grant, configuration, &proven.keys, now, rng);
+                deferred::defer(store, tenant, access.token, grant, configuration, &proven.keys, now, rng);
             return pending.await.map(CredentialAnswer::Deferred);
         }
         claims => claims,
@@ -144,15 +144,15 @@ pub(super) async fn issue_prepared<S: Store>(
 }
 
 /// Records a wallet's notification (OpenID4VCI 1.0 §11) about credentials issued under this
-/// tenant. Repeating one is not an error (the endpoint is idempotent).
+/// tenant, for a request whose token was checked (`_access`; the unguessable `notification_id`
+/// names the issuance). Repeating one is not an error (the endpoint is idempotent).
 pub async fn notify<S: Store>(
     store: &S,
     tenant: &Tenant,
-    access_token: &str,
+    _access: &Access<'_>,
     request: &NotificationRequest,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    access_grant(store, tenant, access_token, now).await?;
     if request.notification_id.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidNotificationRequest, "notification_id is empty"));
     }
@@ -205,17 +205,30 @@ async fn reserve<S: Store>(
         .collect())
 }
 
-/// The unexpired grant behind `access_token` (RFC 6750 §3.1 `invalid_token` otherwise).
-pub(super) async fn access_grant<S: Store>(
-    store: &S,
-    tenant: &Tenant,
-    access_token: &str,
-    now: UnixTime,
-) -> Result<AccessGrant, ApiError> {
-    store
-        .access_grant(&tenant.id, &SecretHash::of(access_token), now)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the access token is unknown or expired"))
+/// The access token of a resource request (credential, deferred credential, notification) with
+/// the unexpired grant behind it: looked up once, where the token is checked (with its DPoP
+/// binding), and handed on.
+#[derive(Debug, Clone)]
+pub struct Access<'a> {
+    /// The access token as presented.
+    pub token: &'a str,
+    /// Its grant.
+    pub grant: AccessGrant,
+}
+
+impl<'a> Access<'a> {
+    /// The grant behind `token` (RFC 6750 §3.1 `invalid_token` when it is unknown or expired).
+    pub async fn look_up<S: Store>(
+        store: &S,
+        tenant: &Tenant,
+        token: &'a str,
+        now: UnixTime,
+    ) -> Result<Access<'a>, ApiError> {
+        let grant = store.access_grant(&tenant.id, &SecretHash::of(token), now).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidToken, "the access token is unknown or expired")
+        })?;
+        Ok(Access { token, grant })
+    }
 }
 
 /// The configuration the request names, which the grant must cover.

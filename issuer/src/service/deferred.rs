@@ -8,7 +8,7 @@ use segl_credential::clock::UnixTime;
 use segl_credential::keys::PublicKey;
 
 use super::ApiError;
-use super::credential::{CredentialAnswer, Prepared, access_grant, issue_prepared};
+use super::credential::{Access, CredentialAnswer, Prepared, issue_prepared};
 use super::tenant::Tenant;
 use super::token::new_secret;
 use crate::catalog::{CatalogError, CredentialConfiguration, InputClaims};
@@ -34,7 +34,7 @@ pub async fn offer_claims<S: Store>(
     tenant: &Tenant,
     grant: &AccessGrant,
 ) -> Result<OfferClaims, ApiError> {
-    let Some(person) = store.offer_person(&tenant.id, &grant.offer_id).await? else {
+    let Some(person) = grant.person else {
         return match &grant.claims {
             serde_json::Value::Object(claims) => Ok(OfferClaims::Given(claims.clone())),
             _ => Err(ApiError::server(format!("offer {} has claims that are not an object", grant.offer_id))),
@@ -100,19 +100,19 @@ pub(super) async fn defer<S: Store>(
     Ok(DeferredCredentialResponse { transaction_id, interval: settings.deferred_interval_secs })
 }
 
-/// Answers a Deferred Credential Request (OpenID4VCI 1.0 §9) made with `access_token`, the
-/// token of the original request (its response encryption settled by the caller): 202 again while the data is missing, the credentials once
+/// Answers a Deferred Credential Request (OpenID4VCI 1.0 §9) made with `access`, the token of
+/// the original request (its response encryption settled by the caller): 202 again while the data is missing, the credentials once
 /// (the transaction is then spent), `invalid_transaction_id` for an unknown, expired, spent or
 /// another token's transaction.
 pub async fn pick_up<S: Store>(
     store: &S,
     tenant: &Tenant,
-    access_token: &str,
+    access: &Access<'_>,
     request: &DeferredCredentialRequest,
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<CredentialAnswer, ApiError> {
-    let grant = access_grant(store, tenant, access_token, now).await?;
+    let grant = &access.grant;
     let unknown = || {
         ApiError::new(
             ErrorCode::InvalidTransactionId,
@@ -122,7 +122,7 @@ pub async fn pick_up<S: Store>(
     let transaction = SecretHash::of(&request.transaction_id);
     let pending = store.deferred_transaction(&tenant.id, &transaction, now).await?.ok_or_else(unknown)?;
     // §9.1: the request uses the Access Token of the original Credential Request.
-    if !pending.access_token.matches(&SecretHash::of(access_token)) || pending.offer_id != grant.offer_id {
+    if !pending.access_token.matches(&SecretHash::of(access.token)) || pending.offer_id != grant.offer_id {
         return Err(unknown());
     }
     let configuration = tenant.catalog.get(&pending.credential_configuration_id).ok_or_else(|| {
@@ -134,7 +134,7 @@ pub async fn pick_up<S: Store>(
             ),
         )
     })?;
-    let claims = match offer_claims(store, tenant, &grant).await? {
+    let claims = match offer_claims(store, tenant, grant).await? {
         OfferClaims::Later => {
             let interval = tenant.source_settings.deferred_interval_secs;
             let waiting =

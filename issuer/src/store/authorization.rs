@@ -144,10 +144,8 @@ pub(super) mod sql {
     /// Grants an access token.
     pub const GRANT: &str = "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt) \
          VALUES ($1, $2, $3, $4, $5)";
-    /// The grant behind a token, as `access_grant` reads it.
-    pub const GRANT_ROW: &str = "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at, \
-         t.dpop_jkt FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
-         WHERE t.tenant = $1 AND t.token_hash = $2";
+    /// The condition of the grant behind a token, after `rows::GRANT_SELECT`.
+    pub const GRANT_ROW_WHERE: &str = " WHERE t.tenant = $1 AND t.token_hash = $2";
 }
 
 /// The authorization methods of one SQL back end, written once: `$sql` turns a statement of
@@ -291,12 +289,16 @@ macro_rules! authorization_methods {
                     .execute(&mut *tx)
                     .await
                     .map_err(fail)?;
-                let grant: rows::GrantRow = sqlx::query_as(&$sql(sql::GRANT_ROW))
-                    .bind(r.tenant)
-                    .bind(&r.access_token.0[..])
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(fail)?;
+                let grant: rows::GrantRow = sqlx::query_as(&$sql(&format!(
+                    "{}{}",
+                    $crate::store::rows::GRANT_SELECT,
+                    sql::GRANT_ROW_WHERE
+                )))
+                .bind(r.tenant)
+                .bind(&r.access_token.0[..])
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(fail)?;
                 tx.commit().await.map_err(fail)?;
                 Ok(rows::decode_grant(grant)?)
             }

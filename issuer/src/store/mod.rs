@@ -161,6 +161,10 @@ pub struct AccessGrant {
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 `cnf.jkt`), `None` for a
     /// Bearer token.
     pub dpop_jkt: Option<String>,
+    /// The authentic source's person the offer names, read with the grant so that a credential
+    /// request needs no second query (`None` also in the grant a redemption returns, which
+    /// issues nothing).
+    pub person: Option<crate::source::PersonKey>,
 }
 
 /// Why a pre-authorized code was not redeemed. Only [`RedeemError::WrongTxCode`] and

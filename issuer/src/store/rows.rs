@@ -18,7 +18,14 @@ pub(super) const OFFER_COLUMNS: &str = "id, tenant, credential_configuration_ids
 
 /// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry,
 /// DPoP key thumbprint.
-pub(super) type GrantRow = (String, String, String, String, i64, Option<String>);
+pub(super) type GrantRow = (String, String, String, String, i64, Option<String>, Option<Vec<u8>>);
+
+/// The columns and joins of a [`GrantRow`], for a token `t`: the offer, and its person of the
+/// authentic source if any.
+pub(super) const GRANT_SELECT: &str = "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, \
+     t.expires_at, t.dpop_jkt, s.person_key FROM access_tokens t \
+     JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
+     LEFT JOIN offer_sources s ON s.tenant = o.tenant AND s.offer_id = o.id";
 
 /// The stored name of an offer state.
 pub(super) fn state_name(state: OfferState) -> &'static str {
@@ -95,7 +102,10 @@ pub(super) fn decode_offer(row: OfferRow) -> Result<StoredOffer, StoreError> {
 
 /// Decodes a [`GrantRow`].
 pub(super) fn decode_grant(row: GrantRow) -> Result<AccessGrant, StoreError> {
-    let (offer_id, tenant, ids, claims, expires_at, dpop_jkt) = row;
+    let (offer_id, tenant, ids, claims, expires_at, dpop_jkt, person) = row;
+    let person = person
+        .map(|key| super::source::key32(&key, "person key").map(crate::source::PersonKey))
+        .transpose()?;
     Ok(AccessGrant {
         offer_id,
         tenant,
@@ -103,6 +113,7 @@ pub(super) fn decode_grant(row: GrantRow) -> Result<AccessGrant, StoreError> {
         claims: parse_claims(&claims)?,
         expires_at,
         dpop_jkt,
+        person,
     })
 }
 
@@ -115,6 +126,7 @@ pub(super) fn grant_for(offer: Offer, expires_at: UnixTime, dpop_jkt: Option<Str
         claims: offer.claims,
         expires_at,
         dpop_jkt,
+        person: None,
     }
 }
 

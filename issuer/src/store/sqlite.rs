@@ -218,17 +218,15 @@ impl Store for SqliteStore {
         token: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<AccessGrant>, StoreError> {
-        let row: Option<GrantRow> = sqlx::query_as(
-            "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at, t.dpop_jkt \
-             FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
-             WHERE t.tenant = ? AND t.token_hash = ? AND t.expires_at > ?",
-        )
-        .bind(tenant)
-        .bind(&token.0[..])
-        .bind(now)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(|e| rows::db_error(e, "access token"))?;
+        let query =
+            format!("{} WHERE t.tenant = ? AND t.token_hash = ? AND t.expires_at > ?", rows::GRANT_SELECT);
+        let row: Option<GrantRow> = sqlx::query_as(&query)
+            .bind(tenant)
+            .bind(&token.0[..])
+            .bind(now)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(|e| rows::db_error(e, "access token"))?;
         row.map(rows::decode_grant).transpose()
     }
 

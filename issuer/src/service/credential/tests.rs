@@ -84,6 +84,31 @@ fn request(configuration: &str, proofs: Vec<String>) -> CredentialRequest {
     }
 }
 
+/// As the HTTP layer answers a credential request: the token's grant looked up, then the request.
+async fn issue_with<S: Store>(
+    store: &S,
+    tenant: &Tenant,
+    token: &str,
+    request: &CredentialRequest,
+    now: UnixTime,
+    rng: &mut (impl CryptoRngCore + Send),
+) -> Result<CredentialAnswer, ApiError> {
+    let access = Access::look_up(store, tenant, token, now).await?;
+    issue_credentials(store, tenant, &access, request, &WINDOW, now, rng).await
+}
+
+/// As the HTTP layer answers a notification.
+async fn notify_with<S: Store>(
+    store: &S,
+    tenant: &Tenant,
+    token: &str,
+    report: &NotificationRequest,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let access = Access::look_up(store, tenant, token, now).await?;
+    notify(store, tenant, &access, report, now).await
+}
+
 impl Flow {
     async fn nonce(&mut self) -> String {
         token::new_nonce(&self.store, &self.tenant.id, &LIFETIMES, NOW, &mut self.rng).await.unwrap().c_nonce
@@ -95,9 +120,7 @@ impl Flow {
         now: UnixTime,
     ) -> Result<CredentialResponse, ApiError> {
         let token = self.token.clone();
-        issued(
-            issue_credentials(&self.store, &self.tenant, &token, request, &WINDOW, now, &mut self.rng).await,
-        )
+        issued(issue_with(&self.store, &self.tenant, &token, request, now, &mut self.rng).await)
     }
 
     async fn issue(&mut self, request: &CredentialRequest) -> Result<CredentialResponse, ApiError> {
@@ -212,8 +235,8 @@ async fn issues_every_builtin_configuration_bound_to_the_proof_key() {
             event: NotificationEvent::CredentialAccepted,
             event_description: None,
         };
-        notify(&flow.store, &flow.tenant, &flow.token, &report, NOW).await.unwrap();
-        notify(&flow.store, &flow.tenant, &flow.token, &report, NOW).await.unwrap();
+        notify_with(&flow.store, &flow.tenant, &flow.token, &report, NOW).await.unwrap();
+        notify_with(&flow.store, &flow.tenant, &flow.token, &report, NOW).await.unwrap();
     }
 }
 
@@ -251,13 +274,13 @@ async fn issue_credentials_is_send_for_the_http_layer() {
     let request = request(AGE_MDOC_ID, vec![]);
     let store = crate::store::connect("sqlite::memory:").await.unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    assert_send(issue_credentials(&store, &tenant, "t", &request, &WINDOW, NOW, &mut rng));
+    assert_send(issue_with(&store, &tenant, "t", &request, NOW, &mut rng));
     let report = NotificationRequest {
         notification_id: "n".into(),
         event: NotificationEvent::CredentialDeleted,
         event_description: None,
     };
-    assert_send(notify(&store, &tenant, "t", &report, NOW));
+    assert_send(notify_with(&store, &tenant, "t", &report, NOW));
 }
 
 #[tokio::test]
@@ -414,8 +437,7 @@ async fn rejects_another_tenants_token() {
     other.id = "other".into();
     let token = flow.token.clone();
     let request = request(AGE_MDOC_ID, vec![Holder::new(1).proof(&nonce)]);
-    let result =
-        issued(issue_credentials(&flow.store, &other, &token, &request, &WINDOW, NOW, &mut flow.rng).await);
+    let result = issued(issue_with(&flow.store, &other, &token, &request, NOW, &mut flow.rng).await);
     flow.assert_refused(result, ErrorCode::InvalidToken, Some(&nonce)).await;
 }
 
@@ -453,22 +475,24 @@ async fn rejects_an_unknown_notification_id() {
         event: NotificationEvent::CredentialFailure,
         event_description: Some("storage full".into()),
     };
-    let error = notify(&flow.store, &flow.tenant, &flow.token, &report("unknown"), NOW).await.unwrap_err();
+    let error =
+        notify_with(&flow.store, &flow.tenant, &flow.token, &report("unknown"), NOW).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidNotificationId);
-    let error = notify(&flow.store, &flow.tenant, &flow.token, &report(""), NOW).await.unwrap_err();
+    let error = notify_with(&flow.store, &flow.tenant, &flow.token, &report(""), NOW).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidNotificationRequest);
     // A valid id still needs a valid token.
-    let error = notify(&flow.store, &flow.tenant, "not-a-token", &report(&issued.notification_id), NOW)
+    let error = notify_with(&flow.store, &flow.tenant, "not-a-token", &report(&issued.notification_id), NOW)
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidToken);
     // Another tenant does not know this tenant's notification ids.
     let (mut other, _) = tenant(5);
     other.id = "other".into();
-    let error =
-        notify(&flow.store, &other, &flow.token, &report(&issued.notification_id), NOW).await.unwrap_err();
+    let error = notify_with(&flow.store, &other, &flow.token, &report(&issued.notification_id), NOW)
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidToken);
-    notify(&flow.store, &flow.tenant, &flow.token, &report(&issued.notification_id), NOW).await.unwrap();
+    notify_with(&flow.store, &flow.tenant, &flow.token, &report(&issued.notification_id), NOW).await.unwrap();
 }
 
 #[tokio::test]

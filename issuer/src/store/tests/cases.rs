@@ -112,6 +112,7 @@ pub(super) async fn redeem_happy_path<S: Store>(s: &S) {
         claims: new.claims,
         expires_at: TOKEN_EXPIRES,
         dpop_jkt: None,
+        person: None,
     };
     assert_eq!(grant, expected);
     assert_eq!(state(s, A, "o1").await, OfferState::Redeemed);

@@ -70,7 +70,8 @@ pub(super) async fn source_records_import_link_and_defer<S: Store>(s: &S) {
     };
     s.redeem_pre_authorized_code(&redemption).await.unwrap();
     s.create_deferred(&deferred(A, "o-1", "tx-1", "token-1")).await.unwrap();
-    assert!(s.access_grant(A, &SecretHash::of("token-1"), NOW + 150).await.unwrap().is_some());
+    let grant = s.access_grant(A, &SecretHash::of("token-1"), NOW + 150).await.unwrap().unwrap();
+    assert_eq!(grant.person, Some(PersonKey([9; 32])), "the grant carries the offer's person");
     assert!(s.access_grant(A, &SecretHash::of("token-1"), NOW + 160).await.unwrap().is_none());
     let pending = s.deferred_transaction(A, &SecretHash::of("tx-1"), NOW + 50).await.unwrap().unwrap();
     assert_eq!(pending.offer_id, "o-1");
