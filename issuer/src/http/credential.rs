@@ -52,6 +52,52 @@ async fn authorize<'h, S: Store>(
     Ok(Access { token, grant })
 }
 
+/// A request that may ask for its response encrypted (`credential_response_encryption`).
+trait AsksForEncryption {
+    /// Takes the request's `credential_response_encryption` out of it.
+    fn take_response_encryption(&mut self) -> Option<serde_json::Value>;
+}
+
+impl AsksForEncryption for CredentialRequest {
+    fn take_response_encryption(&mut self) -> Option<serde_json::Value> {
+        self.credential_response_encryption.take()
+    }
+}
+
+impl AsksForEncryption for DeferredCredentialRequest {
+    fn take_response_encryption(&mut self) -> Option<serde_json::Value> {
+        self.credential_response_encryption.take()
+    }
+}
+
+/// The front the credential and deferred credential endpoints share: the body opened (a JWE
+/// decrypted with the tenant's key), the token authorized, and the response encryption the
+/// request asks for negotiated, before the endpoint does anything. A request with an access
+/// token but an unreadable body is refused for its body (before the token is looked up); one
+/// without a token is refused for that. The refusal is the response to send.
+async fn accept<'h, S: Store, T: serde::de::DeserializeOwned + AsksForEncryption>(
+    state: &AppState<S>,
+    tenant: &Tenant,
+    endpoint: &str,
+    method: &Method,
+    headers: &'h HeaderMap,
+    body: MaybeEncrypted<T>,
+) -> Result<(Access<'h>, T, Option<ResponseEncryption>), Response> {
+    let opened =
+        match (authorization(headers), body.open(&tenant.encryption, ErrorCode::InvalidCredentialRequest)) {
+            (Some(_), Err(refusal)) => return Err(refusal.into_response()),
+            (_, opened) => opened,
+        };
+    let access = authorize(state, tenant, endpoint, method, headers).await?;
+    let Opened { mut request, encrypted } = opened.map_err(IntoResponse::into_response)?;
+    let asked = request.take_response_encryption();
+    let encryption = tenant
+        .encryption
+        .negotiate_response(asked.as_ref(), encrypted)
+        .map_err(|error| WithStatus::from(error).into_response())?;
+    Ok((access, request, encryption))
+}
+
 /// The credential endpoint: one credential per key proof.
 #[utoipa::path(
     post,
@@ -101,24 +147,13 @@ pub async fn credential<S: Store>(
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
     let nonce = dpop::new_nonce(&tenant, now);
-    // A request with an access token but an unreadable (or undecryptable) body is refused for
-    // its body (before the token is looked up); one without a token is refused for that.
-    let opened =
-        match (authorization(&headers), body.open(&tenant.encryption, ErrorCode::InvalidCredentialRequest)) {
-            (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
-            (_, opened) => opened,
+    // Settled before any proof is looked at, so a refusal spends no c_nonce (§8.2, §10).
+    let (access, request, encryption) =
+        match accept(&state, &tenant, "credential", &method, &headers, body).await {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
         };
-    let access = match authorize(&state, &tenant, "credential", &method, &headers).await {
-        Ok(access) => access,
-        Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
-    };
     let answer = async {
-        let Opened { mut request, encrypted } = opened?;
-        // Settled before any proof is looked at, so a refusal spends no c_nonce (§8.2, §10).
-        let encryption = tenant
-            .encryption
-            .negotiate_response(request.credential_response_encryption.as_ref(), encrypted)?;
-        request.credential_response_encryption = None;
         let mut rng = request_rng()?;
         let answer = credential::issue_credentials(
             &state.store,
@@ -266,21 +301,12 @@ pub async fn deferred_credential<S: Store>(
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
     let nonce = dpop::new_nonce(&tenant, now);
-    let opened =
-        match (authorization(&headers), body.open(&tenant.encryption, ErrorCode::InvalidCredentialRequest)) {
-            (Some(_), Err(refusal)) => return Ok(with_nonce(refusal.into_response(), &nonce)),
-            (_, opened) => opened,
-        };
-    let access = match authorize(&state, &tenant, "deferred_credential", &method, &headers).await {
-        Ok(access) => access,
+    let accepted = accept(&state, &tenant, "deferred_credential", &method, &headers, body).await;
+    let (access, request, encryption) = match accepted {
+        Ok(accepted) => accepted,
         Err(refusal) => return Ok(with_nonce(refusal, &nonce)),
     };
     let answer = async {
-        let Opened { mut request, encrypted } = opened?;
-        let encryption = tenant
-            .encryption
-            .negotiate_response(request.credential_response_encryption.as_ref(), encrypted)?;
-        request.credential_response_encryption = None;
         let mut rng = request_rng()?;
         let answer = deferred::pick_up(&state.store, &tenant, &access, &request, now, &mut rng).await?;
         Ok::<_, WithStatus>(render(answer, encryption.as_ref(), &mut rng)?)
