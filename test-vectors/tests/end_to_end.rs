@@ -244,9 +244,9 @@ fn sd_jwt_vc_issued_with_x5c_verifies_through_anchors() {
     assert_eq!(verified.disclosures.len(), 3, "given_name, address, address.locality");
 
     let chain = verified.issuer_chain.unwrap();
-    assert_eq!(chain.subject, dn(ISSUER_NAME));
-    assert_eq!(chain.issuer, dn(CA_NAME));
-    assert_eq!(chain.anchor_subject, dn(CA_NAME));
+    assert_eq!(chain.subject(), dn(ISSUER_NAME));
+    assert_eq!(chain.issuer(), dn(CA_NAME));
+    assert_eq!(chain.anchor_subject(), dn(CA_NAME));
     assert_eq!(chain.dns_names, [ISSUER_DNS]);
     assert_eq!(chain.uris, [ISSUER_URL]);
     // What a verifier binds `iss` to (SD-JWT VC: a URI SAN of the x5c leaf); the crate hands it
@@ -341,7 +341,7 @@ fn rejects_x5c_with_swapped_leaf_of_same_ca() {
     let other_leaf = other_leaf_of_same_ca(&pki, &mut rng);
     // The other certificate alone is a valid chain to the same anchor...
     let validated = anchors.validate(std::slice::from_ref(&other_leaf), NOW).unwrap();
-    assert_eq!(validated.subject, dn("Segl Other Issuer"));
+    assert_eq!(validated.subject(), dn("Segl Other Issuer"));
     assert_ne!(validated.leaf_key, *pki.issuer_signer.public_key());
 
     // ...so a credential signed by the issuer key but naming that certificate in `x5c` passes
@@ -732,8 +732,8 @@ fn mdoc_device_response_over_openid4vp_transcript_verifies_through_anchors() {
     assert_eq!(elements["age_over_18"], Cbor::Bool(true));
     assert_eq!(document.issuer_chain, std::slice::from_ref(&pki.issuer_der));
     let chain = document.issuer.as_ref().unwrap();
-    assert_eq!(chain.subject, dn(ISSUER_NAME));
-    assert_eq!(chain.anchor_subject, dn(CA_NAME));
+    assert_eq!(chain.subject(), dn(ISSUER_NAME));
+    assert_eq!(chain.anchor_subject(), dn(CA_NAME));
     assert!(chain.has_extended_key_usage(segl_credential::x509::MDOC_DS_EKU));
 }
 

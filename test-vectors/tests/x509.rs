@@ -59,9 +59,9 @@ fn animo_ds_chains_to_its_iaca_root() {
     assert_eq!(chain, vec![der("mdoc-real/animo-paradym_ds_cert.pem")], "the PEM is the x5chain leaf");
     let now = datetime!(2026-01-12 0:00 UTC).unix_timestamp();
     let validated = anchors.validate(&chain, now).unwrap();
-    assert_eq!(validated.subject, "C=NL,CN=credo dcs");
-    assert_eq!(validated.issuer, "C=NL,CN=Animo");
-    assert_eq!(validated.anchor_subject, "C=NL,CN=Animo");
+    assert_eq!(validated.subject(), "C=NL,CN=credo dcs");
+    assert_eq!(validated.issuer(), "C=NL,CN=Animo");
+    assert_eq!(validated.anchor_subject(), "C=NL,CN=Animo");
     assert_eq!(validated.dns_names, ["playground.animo.id"]);
     assert!(validated.uris.is_empty(), "the URI is in IssuerAltName, not SAN");
     assert_eq!(validated.extended_key_usages, [MDOC_DS_EKU]);
@@ -104,7 +104,7 @@ fn pinned_ds_certificates_validate_at_their_times() {
         let cert = der(relative);
         let pinned = trusting(&[relative]);
         let validated = pinned.validate(std::slice::from_ref(&cert), at.unix_timestamp()).unwrap();
-        assert_eq!(validated.anchor_subject, validated.subject, "{relative}");
+        assert_eq!(validated.anchor_subject(), validated.subject(), "{relative}");
         // Without pinning, nothing issued them.
         assert!(
             matches!(
@@ -184,7 +184,7 @@ fn isomdl_iaca_chains() {
     let signer = der("mdoc-isomdl/presentation/isomdl_iaca_signer.pem");
     let validated = anchors.validate(&[signer], now).unwrap();
     assert!(validated.has_extended_key_usage(MDOC_DS_EKU));
-    assert_eq!(validated.anchor_subject, "CN=ISO18013-5 Test Certificate Root,O=ISOmDL Test Root,ST=NY,C=US");
+    assert_eq!(validated.anchor_subject(), "CN=ISO18013-5 Test Certificate Root,O=ISOmDL Test Root,ST=NY,C=US");
 
     // A DS that is also a CA is refused.
     let incorrect = der("mdoc-isomdl/presentation/isomdl_incorrect_iaca_signer.pem");
@@ -220,7 +220,7 @@ fn multipaz_p384_iaca_signs_a_p256_ds_with_a_negative_serial() {
     let ds = der("mdoc-isomdl/presentation/owf_multipaz_ds_p384.pem");
     let now = datetime!(2026-01-01 0:00 UTC).unix_timestamp();
     let validated = anchors.validate(std::slice::from_ref(&ds), now).unwrap();
-    assert_eq!(validated.anchor_subject, "C=US,CN=OWF Multipaz TEST IACA");
+    assert_eq!(validated.anchor_subject(), "C=US,CN=OWF Multipaz TEST IACA");
     assert_eq!(validated.leaf_key.curve().jwk_name(), "P-256");
     let info = describe(&ds).unwrap();
     // The DER INTEGER bytes as encoded: 0x9b... is -0x6420F545A361FC2C56F4CA1509D22B94.
@@ -254,7 +254,7 @@ fn aamva_vical_signer_chain_with_root_included() {
     assert_eq!(x5chain[2], der("mdoc-isomdl/vical/aamva_ca_root.crt"));
     let now = datetime!(2025-11-18 18:38:12 UTC).unix_timestamp();
     let by_root = trusting(&["mdoc-isomdl/vical/aamva_ca_root.crt"]).validate(&x5chain, now).unwrap();
-    assert!(by_root.anchor_subject.contains("CN=AAMVA DTS Root CA"), "{}", by_root.anchor_subject);
+    assert!(by_root.anchor_subject().contains("CN=AAMVA DTS Root CA"), "{}", by_root.anchor_subject());
     // Without the root in the chain, the root anchor still issues the intermediate.
     let by_root_excluded =
         trusting(&["mdoc-isomdl/vical/aamva_ca_root.crt"]).validate(&x5chain[..2], now).unwrap();
@@ -262,7 +262,7 @@ fn aamva_vical_signer_chain_with_root_included() {
     // Trusting only the intermediate ends the path there.
     let by_intermediate =
         trusting(&["mdoc-isomdl/vical/aamva_ca_intermediate.crt"]).validate(&x5chain, now).unwrap();
-    assert!(by_intermediate.anchor_subject.contains("CN=AAMVA DTS Issuing CA"));
+    assert!(by_intermediate.anchor_subject().contains("CN=AAMVA DTS Issuing CA"));
 }
 
 #[test]

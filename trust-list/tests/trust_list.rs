@@ -163,7 +163,7 @@ fn anchors_per_service_type_validate_a_credential_chain() {
     };
     let verified = sd_jwt::verify(&credential, &options(&pid_anchors)).unwrap();
     assert_eq!(verified.claims["given_name"], "Ida");
-    assert!(verified.issuer_chain.unwrap().anchor_subject.contains("PID provider"));
+    assert!(verified.issuer_chain.unwrap().anchor_subject().contains("PID provider"));
     // A wallet provider's anchors do not vouch for a PID.
     assert!(sd_jwt::verify(&credential, &options(&wallet_anchors)).is_err());
     assert!(matches!(wallet_anchors.validate(&chain, NOW), Err(X509Error::NoTrustAnchor { .. })));

@@ -163,7 +163,7 @@ async fn fetches_a_list_and_exposes_anchors_per_service_type() {
     let signer_pem =
         std::fs::read_to_string(operator.dir.path().join("certs/pid-provider-ca-signer.pem")).unwrap();
     let chain = segl_credential::x509::pem_to_der(&signer_pem).unwrap();
-    assert!(pid.validate(&chain, NOW).unwrap().anchor_subject.contains("PID provider"));
+    assert!(pid.validate(&chain, NOW).unwrap().anchor_subject().contains("PID provider"));
     assert!(matches!(attestation.validate(&chain, NOW), Err(X509Error::NoTrustAnchor { .. })));
     assert_eq!(watcher.anchors_for(service_types::WALLET_ISSUANCE).unwrap().len(), 1);
 

@@ -167,16 +167,17 @@ pub enum X509Error {
 pub struct ValidatedChain {
     /// The leaf certificate's public key.
     pub leaf_key: PublicKey,
-    /// The leaf's subject distinguished name, RFC 4514 style.
-    pub subject: String,
-    /// The leaf's issuer distinguished name.
-    pub issuer: String,
+    /// The leaf's subject name (DER), rendered by [`ValidatedChain::subject`] only when asked:
+    /// rendering names is a noticeable part of a presentation check that never shows them.
+    subject_der: Vec<u8>,
+    /// The leaf's issuer name (DER).
+    issuer_der: Vec<u8>,
     /// SAN dNSName entries of the leaf.
     pub dns_names: Vec<String>,
     /// SAN uniformResourceIdentifier entries of the leaf.
     pub uris: Vec<String>,
-    /// The subject of the trust anchor the chain ended at.
-    pub anchor_subject: String,
+    /// The subject name (DER) of the trust anchor the chain ended at.
+    anchor_subject_der: Vec<u8>,
     /// The leaf's ExtendedKeyUsage OIDs, dotted (for example `1.0.18013.5.1.2`, the ISO
     /// 18013-5 mdoc DS key purpose); empty when the leaf has no EKU extension.
     pub extended_key_usages: Vec<String>,
@@ -193,6 +194,21 @@ pub struct ValidatedChain {
 }
 
 impl ValidatedChain {
+    /// The leaf's subject distinguished name, RFC 4514 style.
+    pub fn subject(&self) -> String {
+        render_name(&self.subject_der)
+    }
+
+    /// The leaf's issuer distinguished name, RFC 4514 style.
+    pub fn issuer(&self) -> String {
+        render_name(&self.issuer_der)
+    }
+
+    /// The subject distinguished name of the trust anchor the chain ended at.
+    pub fn anchor_subject(&self) -> String {
+        render_name(&self.anchor_subject_der)
+    }
+
     /// True when the leaf lists `oid` (dotted) in its ExtendedKeyUsage.
     pub fn has_extended_key_usage(&self, oid: &str) -> bool {
         self.extended_key_usages.iter().any(|eku| eku == oid)
@@ -274,4 +290,11 @@ pub enum IssuerKeySource<'a> {
     /// The credential's own chain (`x5c` / `x5chain`) must validate to one of these anchors,
     /// and the leaf key must verify the signature.
     Anchors(&'a TrustAnchors),
+}
+
+/// A name's RFC 4514 string from its DER, which validation took from a parsed certificate (so
+/// it decodes; an empty string otherwise).
+fn render_name(der: &[u8]) -> String {
+    use der::Decode as _;
+    x509_cert::name::Name::from_der(der).map(|name| name.to_string()).unwrap_or_default()
 }

@@ -105,8 +105,8 @@ fn dev_pki_validates() {
 
     let validated = trusted.validate(pki.issuer_signer.certificate_chain(), NOW).unwrap();
     assert_eq!(&validated.leaf_key, pki.issuer_signer.public_key());
-    assert_eq!(validated.subject, "CN=Segl Development Issuer,C=DK");
-    assert_eq!(validated.anchor_subject, "CN=Segl Development CA,C=DK");
+    assert_eq!(validated.subject(), "CN=Segl Development Issuer,C=DK");
+    assert_eq!(validated.anchor_subject(), "CN=Segl Development CA,C=DK");
     assert_eq!(validated.dns_names, ["issuer.example"]);
     assert_eq!(validated.uris, ["https://issuer.example"]);
     assert!(validated.has_extended_key_usage(MDOC_DS_EKU));
@@ -140,17 +140,20 @@ fn validates_leaf_intermediate_anchor() {
     let int = intermediate(ca_params("Test Intermediate", Some(0)), &root);
     let leaf = leaf(&leaf_params("Test Leaf"), &int);
     let validated = anchors(&[&root.der]).validate(&[leaf.clone(), int.der.clone()], NOW).unwrap();
-    assert_eq!(validated.subject, "C=DK,CN=Test Leaf");
-    assert_eq!(validated.issuer, "C=DK,CN=Test Intermediate");
-    assert_eq!(validated.anchor_subject, "C=DK,CN=Test Root");
+    assert_eq!(validated.subject(), "C=DK,CN=Test Leaf");
+    assert_eq!(validated.issuer(), "C=DK,CN=Test Intermediate");
+    assert_eq!(validated.anchor_subject(), "C=DK,CN=Test Root");
     assert_eq!(validated.dns_names, ["issuer.example"]);
     assert!(validated.extended_key_usages.is_empty());
     // The root included in the chain (against HAIP's advice) still ends at the anchor.
     let with_root = [leaf.clone(), int.der.clone(), root.der.clone()];
-    assert_eq!(anchors(&[&root.der]).validate(&with_root, NOW).unwrap().anchor_subject, "C=DK,CN=Test Root");
+    assert_eq!(
+        anchors(&[&root.der]).validate(&with_root, NOW).unwrap().anchor_subject(),
+        "C=DK,CN=Test Root"
+    );
     // Trusting the intermediate directly also works, and then the root is not needed.
     let pinned_int = anchors(&[&int.der]).validate(&[leaf, int.der.clone()], NOW).unwrap();
-    assert_eq!(pinned_int.anchor_subject, "C=DK,CN=Test Intermediate");
+    assert_eq!(pinned_int.anchor_subject(), "C=DK,CN=Test Intermediate");
 }
 
 #[test]
@@ -158,7 +161,7 @@ fn validates_pinned_leaf_without_its_issuer() {
     let root = root(None);
     let leaf = leaf(&leaf_params("Pinned Leaf"), &root);
     let validated = anchors(&[&leaf]).validate(std::slice::from_ref(&leaf), NOW).unwrap();
-    assert_eq!(validated.anchor_subject, validated.subject);
+    assert_eq!(validated.anchor_subject(), validated.subject());
     // Pinning does not switch off the validity check.
     assert!(matches!(
         anchors(&[&leaf]).validate(&[leaf], date_time_ymd(2031, 1, 1).unix_timestamp()),

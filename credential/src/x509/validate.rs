@@ -72,11 +72,11 @@ pub(crate) fn validate(
     }
     Ok(ValidatedChain {
         leaf_key,
-        subject: leaf.subject(),
-        issuer: leaf.issuer(),
+        subject_der: leaf.subject_der.clone(),
+        issuer_der: leaf.issuer_der.clone(),
         dns_names: leaf.ext.dns_names.clone(),
         uris: leaf.ext.uris.clone(),
-        anchor_subject: anchor.subject(),
+        anchor_subject_der: anchor.subject_der.clone(),
         extended_key_usages: leaf.ext.extended_key_usages.clone(),
         authority_key_ids,
         subject_key_id: leaf.ext.subject_key_id.clone(),
