@@ -184,7 +184,10 @@ fn isomdl_iaca_chains() {
     let signer = der("mdoc-isomdl/presentation/isomdl_iaca_signer.pem");
     let validated = anchors.validate(&[signer], now).unwrap();
     assert!(validated.has_extended_key_usage(MDOC_DS_EKU));
-    assert_eq!(validated.anchor_subject(), "CN=ISO18013-5 Test Certificate Root,O=ISOmDL Test Root,ST=NY,C=US");
+    assert_eq!(
+        validated.anchor_subject(),
+        "CN=ISO18013-5 Test Certificate Root,O=ISOmDL Test Root,ST=NY,C=US"
+    );
 
     // A DS that is also a CA is refused.
     let incorrect = der("mdoc-isomdl/presentation/isomdl_incorrect_iaca_signer.pem");
