@@ -4,8 +4,10 @@
 //!
 //! A token is re-signed when its list changed (the list's version in the store moved) or when
 //! the cached one is older than the regeneration interval; otherwise every request gets the same
-//! bytes, so `ETag` revalidation works. Each node caches on its own; nodes agree on content
-//! because the store is the one source of the statuses.
+//! bytes, so `ETag` revalidation works. One request per list and format signs; requests that
+//! find the same stale token meanwhile wait for it instead of each signing a million-entry list.
+//! Each node caches on its own; nodes agree on content because the store is the one source of
+//! the statuses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -76,18 +78,28 @@ pub struct PublishedToken {
     version: i64,
 }
 
+/// A published token's key: tenant, list id, format.
+type TokenKey = (String, i64, TokenFormat);
+
 /// Signs and caches the tenants' status list tokens.
 #[derive(Debug)]
 pub struct Publisher {
     times: PublicationTimes,
-    cache: Mutex<HashMap<(String, i64, TokenFormat), Arc<PublishedToken>>>,
+    cache: Mutex<HashMap<TokenKey, Arc<PublishedToken>>>,
+    /// One lock per token key, held while that token is signed anew.
+    signing: Mutex<HashMap<TokenKey, Arc<tokio::sync::Mutex<()>>>>,
     metrics: RegenerationMetrics,
 }
 
 impl Publisher {
     /// A publisher with an empty cache.
     pub fn new(times: PublicationTimes) -> Self {
-        Publisher { times, cache: Mutex::new(HashMap::new()), metrics: RegenerationMetrics::default() }
+        Publisher {
+            times,
+            cache: Mutex::new(HashMap::new()),
+            signing: Mutex::new(HashMap::new()),
+            metrics: RegenerationMetrics::default(),
+        }
     }
 
     /// Its regeneration counters, to register with the deployment's metrics.
@@ -100,11 +112,28 @@ impl Publisher {
         self.times
     }
 
-    fn cached(&self, key: &(String, i64, TokenFormat)) -> Option<Arc<PublishedToken>> {
+    fn cached(&self, key: &TokenKey) -> Option<Arc<PublishedToken>> {
         self.cache.lock().ok().and_then(|cache| cache.get(key).cloned())
     }
 
-    fn remember(&self, key: (String, i64, TokenFormat), token: Arc<PublishedToken>) {
+    /// The cached token of `key` if it is at least `version` and younger than the regeneration
+    /// interval at `now`.
+    fn usable(&self, key: &TokenKey, version: i64, now: UnixTime) -> Option<Arc<PublishedToken>> {
+        let regeneration = i64::try_from(self.times.regeneration).unwrap_or(i64::MAX);
+        self.cached(key)
+            .filter(|token| token.version >= version && now.saturating_sub(token.iat) < regeneration)
+    }
+
+    /// The lock under which `key`'s token is signed anew.
+    fn signing_lock(&self, key: &TokenKey) -> Arc<tokio::sync::Mutex<()>> {
+        match self.signing.lock() {
+            Ok(mut locks) => Arc::clone(locks.entry(key.clone()).or_default()),
+            // A poisoned map (a panic elsewhere while it was held): sign without waiting.
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    fn remember(&self, key: TokenKey, token: Arc<PublishedToken>) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, token);
         }
@@ -130,11 +159,14 @@ pub async fn status_list_token<S: Store>(
     })?;
     let key = (tenant.id.clone(), list_id, format);
     let times = publisher.times;
-    if let Some(token) = publisher.cached(&key) {
-        let fresh = now.saturating_sub(token.iat) < i64::try_from(times.regeneration).unwrap_or(i64::MAX);
-        if token.version == head.version && fresh {
-            return Ok(token);
-        }
+    if let Some(token) = publisher.usable(&key, head.version, now) {
+        return Ok(token);
+    }
+    // One signer per token: who waited here finds the token the holder signed.
+    let lock = publisher.signing_lock(&key);
+    let _signing = lock.lock().await;
+    if let Some(token) = publisher.usable(&key, head.version, now) {
+        return Ok(token);
     }
     let started = std::time::Instant::now();
     let entries = store.status_list_entries(&tenant.id, list_id).await?;
@@ -370,6 +402,30 @@ mod tests {
         assert_eq!(verified.exp, Some(NOW + 102 + 160));
         let missing = status_list_token(&store, &publisher, &tenant, 2, TokenFormat::Cwt, NOW).await;
         assert!(matches!(missing, Err(e) if e.code == ErrorCode::InvalidRequest));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_for_a_stale_token_share_one_signature() {
+        let (tenant, _) = tenant(3);
+        let store = store_with_one_credential(&tenant).await;
+        let publisher = Publisher::new(TIMES);
+        let first = status_list_token(&store, &publisher, &tenant, 1, TokenFormat::Jwt, NOW).await.unwrap();
+        let (store, publisher, tenant) = (Arc::new(store), Arc::new(publisher), Arc::new(tenant));
+        // Aged past the regeneration interval: every request finds the cached token stale.
+        let requests: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, publisher, tenant) = (store.clone(), publisher.clone(), tenant.clone());
+                tokio::spawn(async move {
+                    status_list_token(&*store, &publisher, &tenant, 1, TokenFormat::Jwt, NOW + 100).await
+                })
+            })
+            .collect();
+        let mut tokens = Vec::new();
+        for request in requests {
+            tokens.push(request.await.unwrap().unwrap());
+        }
+        assert!(!Arc::ptr_eq(&tokens[0], &first), "re-signed");
+        assert!(tokens.iter().all(|token| Arc::ptr_eq(token, &tokens[0])), "one signature, shared");
     }
 
     #[tokio::test]
