@@ -762,6 +762,12 @@ async fn authorization_code_offers_carry_an_issuer_state_the_flow_accepts() {
     let grants = offer["grants"].as_object().unwrap();
     assert_eq!(grants.keys().collect::<Vec<_>>(), ["authorization_code"]);
     let issuer_state = grants["authorization_code"]["issuer_state"].as_str().unwrap();
+    // Its page, like a pre-authorized offer's: the QR code and the same-device link.
+    let page = created["page_url"].as_str().unwrap().strip_prefix(PUBLIC).unwrap().to_owned();
+    let (status, html, _) = flow.issuer.call(get(&page)).await;
+    assert_eq!(status, StatusCode::OK);
+    let link = created["offer_uri"].as_str().unwrap().replace('&', "&amp;");
+    assert!(String::from_utf8(html).unwrap().contains(&format!("href=\"{link}\"")), "{page}");
 
     let (status, pushed) = flow.par_with(&[("issuer_state", issuer_state)]).await;
     assert_eq!(status, StatusCode::CREATED, "{pushed}");
