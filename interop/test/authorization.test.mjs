@@ -78,7 +78,42 @@ const provider = new Provider(providerUrl, {
 provider.proxy = false
 const providerServer = provider.listen(providerPort, '127.0.0.1')
 
-// `segl serve` with a configuration written here: DPoP required, one wallet, the provider as login.
+// The wallet the tenants know and the upstream login they share (TOML, interpolated below).
+const walletToml = `[[tenants.wallets]]
+client_id = "${WALLET_ID}"
+redirect_uris = ["${REDIRECT}"]
+[tenants.scopes]
+"${PID}" = "pid"
+`
+const loginToml = `[tenants.login]
+issuer = "${providerUrl}"
+client_id = "segl"
+client_secret_env = "INTEROP_OIDC_SECRET"
+scopes = ["openid", "profile", "mitid"]
+loa_claim = "loa"
+loa_values = { "${SUBSTANTIAL}" = "substantial", "https://data.gov.dk/concept/core/nsis/Low" = "low" }
+min_loa = "substantial"
+[[tenants.login.claims]]
+from = "given_name"
+to = "given_name"
+[[tenants.login.claims]]
+from = "family_name"
+to = "family_name"
+[[tenants.login.claims]]
+from = "birthdate"
+to = "birth_date"
+transform = "dd-mm-yyyy"
+[[tenants.login.claims]]
+from = "place_of_birth"
+to = "birth_place"
+[[tenants.login.claims]]
+from = "nationality"
+to = "nationality"
+transform = "uppercase-array"
+`
+
+// `segl serve` with a configuration written here: tenant `default` (DPoP required, one wallet, the provider
+// as login) and tenant `haip` (also wallet attestation and encryption required).
 const configDir = await mkdtemp(join(tmpdir(), 'segl-authcode-config-'))
 const configPath = join(configDir, 'segl.toml')
 await writeFile(
@@ -92,36 +127,7 @@ issuing_authority = "Segl interop"
 dpop = "required"
 [tenants.pid_vc_sd_jwt]
 [tenants.proof_of_age]
-[[tenants.wallets]]
-client_id = "${WALLET_ID}"
-redirect_uris = ["${REDIRECT}"]
-[tenants.scopes]
-"${PID}" = "pid"
-[tenants.login]
-issuer = "${providerUrl}"
-client_id = "segl"
-client_secret_env = "INTEROP_OIDC_SECRET"
-scopes = ["openid", "profile", "mitid"]
-loa_claim = "loa"
-loa_values = { "${SUBSTANTIAL}" = "substantial", "https://data.gov.dk/concept/core/nsis/Low" = "low" }
-min_loa = "substantial"
-[[tenants.login.claims]]
-from = "given_name"
-to = "given_name"
-[[tenants.login.claims]]
-from = "family_name"
-to = "family_name"
-[[tenants.login.claims]]
-from = "birthdate"
-to = "birth_date"
-transform = "dd-mm-yyyy"
-[[tenants.login.claims]]
-from = "place_of_birth"
-to = "birth_place"
-[[tenants.login.claims]]
-from = "nationality"
-to = "nationality"
-transform = "uppercase-array"
+${walletToml}${loginToml}
 
 [[tenants]]
 id = "haip"
@@ -131,44 +137,14 @@ issuing_authority = "Segl interop"
 dpop = "required"
 client_attestation = "required"
 [tenants.pid_vc_sd_jwt]
-[[tenants.wallets]]
-client_id = "${WALLET_ID}"
-redirect_uris = ["${REDIRECT}"]
-[tenants.scopes]
-"${PID}" = "pid"
-[[tenants.wallet_providers]]
+${walletToml}[[tenants.wallet_providers]]
 name = "interop wallet provider"
 jwk = { kty = "EC", crv = "P-256", x = "${walletProvider.publicJwk.x}", y = "${walletProvider.publicJwk.y}" }
 [tenants.encryption]
 request = "required"
 response = "required"
 enc = ["A256GCM"]
-[tenants.login]
-issuer = "${providerUrl}"
-client_id = "segl"
-client_secret_env = "INTEROP_OIDC_SECRET"
-scopes = ["openid", "profile", "mitid"]
-loa_claim = "loa"
-loa_values = { "${SUBSTANTIAL}" = "substantial", "https://data.gov.dk/concept/core/nsis/Low" = "low" }
-min_loa = "substantial"
-[[tenants.login.claims]]
-from = "given_name"
-to = "given_name"
-[[tenants.login.claims]]
-from = "family_name"
-to = "family_name"
-[[tenants.login.claims]]
-from = "birthdate"
-to = "birth_date"
-transform = "dd-mm-yyyy"
-[[tenants.login.claims]]
-from = "place_of_birth"
-to = "birth_place"
-[[tenants.login.claims]]
-from = "nationality"
-to = "nationality"
-transform = "uppercase-array"
-`,
+${loginToml}`,
 )
 const dataDir = await mkdtemp(join(tmpdir(), 'segl-authcode-'))
 const adminToken = randomBytes(24).toString('base64url')
