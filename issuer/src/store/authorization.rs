@@ -210,7 +210,8 @@ macro_rules! authorization_methods {
                 use $crate::store::rows;
                 let fail = |e| rows::db_error(e, "authorization code");
                 let offer = code.offer;
-                let mut tx = self.pool.begin().await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
                 sqlx::query(&$sql(sql::INSERT_OFFER))
                     .bind(&offer.tenant)
                     .bind(&offer.id)
@@ -246,7 +247,8 @@ macro_rules! authorization_methods {
                 use $crate::store::authorization::{CodeRedeemError, CodeRow, judge_code, sql};
                 use $crate::store::rows;
                 let fail = |e| CodeRedeemError::Store(rows::db_error(e, "authorization code"));
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 let read = format!("{}{}", $sql(sql::CODE), if $lock { " FOR UPDATE" } else { "" });
                 let row: Option<CodeRow> = sqlx::query_as(&read)
                     .bind(r.tenant)

@@ -15,6 +15,7 @@ pub mod reserve;
 mod rows;
 pub mod source;
 pub mod sqlite;
+mod sqlite_connections;
 pub mod status;
 mod status_sql;
 #[cfg(test)]

@@ -40,7 +40,11 @@ impl PostgresStore {
 
     /// Connects with explicit pool and connection options and applies the migrations.
     pub async fn connect_with(pool: PgPoolOptions, options: PgConnectOptions) -> Result<Self, StoreError> {
-        let pool = pool.connect_with(options).await.map_err(|e| rows::db_error(e, "connect"))?;
+        let pool = pool
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(|e| rows::db_error(e, "connect"))?;
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
@@ -96,7 +100,8 @@ impl Store for PostgresStore {
 
     async fn redeem_pre_authorized_code(&self, r: &Redemption<'_>) -> Result<AccessGrant, RedeemError> {
         let fail = |e| RedeemError::Store(rows::db_error(e, "redemption"));
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         // FOR UPDATE: a concurrent redemption of the same code waits here until this one
         // commits, then reads the committed state (READ COMMITTED re-checks the locked row).
         let sql =
@@ -265,7 +270,8 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "DPoP proof");
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         // Keeps the table small without a scheduled purge: this key's expired proofs go.
         sqlx::query("DELETE FROM dpop_proofs WHERE tenant = $1 AND jkt = $2 AND expires_at <= $3")
             .bind(tenant)
@@ -300,7 +306,8 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "client attestation PoP");
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         sqlx::query(
             "DELETE FROM client_attestation_pops WHERE tenant = $1 AND client_id = $2 AND expires_at <= $3",
         )
@@ -364,7 +371,8 @@ impl Store for PostgresStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let mut conn = self.pool.acquire().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| rows::db_error(e, "purge"))?;
         let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)

@@ -123,7 +123,8 @@ macro_rules! reserve_method {
                 use $crate::store::rows::db_error;
                 use $crate::store::status::{NewCredential, RANDOM_PROBES, StatusSlot, signed, unsigned};
                 let fail = |e| ReserveError::Store(db_error(e, "reservation"));
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 for nonce in r.nonces {
                     let done = sqlx::query(&$sql(sql::CONSUME_NONCE))
                         .bind(r.tenant)
@@ -190,6 +191,8 @@ macro_rules! reserve_method {
                     }
                 }
                 tx.commit().await.map_err(fail)?;
+                // The one-by-one allocation below takes the connection again (SQLite has one).
+                drop(conn);
                 let mut slots = Vec::with_capacity(r.credentials.len());
                 for (credential, idx) in r.credentials.iter().zip(taken) {
                     let slot = match (list, idx) {

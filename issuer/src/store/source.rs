@@ -129,7 +129,8 @@ macro_rules! source_methods {
             ) -> Result<u64, $crate::store::StoreError> {
                 use $crate::store::source::{sql, to_json};
                 let fail = |e| $crate::store::rows::db_error(e, "source record");
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 for record in records {
                     sqlx::query(&$sql(sql::UPSERT))
                         .bind(tenant)
@@ -182,7 +183,8 @@ macro_rules! source_methods {
             ) -> Result<(), $crate::store::StoreError> {
                 use $crate::store::source::sql;
                 let fail = |e| $crate::store::rows::db_error(e, "offer source");
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 sqlx::query(&$sql(sql::ANNOUNCE))
                     .bind(tenant)
                     .bind(&person.0[..])
@@ -223,7 +225,8 @@ macro_rules! source_methods {
             ) -> Result<(), $crate::store::StoreError> {
                 use $crate::store::source::{sql, to_json};
                 let fail = |e| $crate::store::rows::db_error(e, "deferred transaction");
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 sqlx::query(&$sql(sql::DEFER))
                     .bind(&deferred.tenant)
                     .bind(&deferred.transaction.0[..])

@@ -10,14 +10,13 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use segl_credential::clock::UnixTime;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::authorization::authorization_methods;
 use super::reserve::reserve_method;
 use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
 use super::source::source_methods;
+use super::sqlite_connections::Connections;
 use super::status_sql::status_methods;
 use super::{
     AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
@@ -32,20 +31,22 @@ use crate::source::PersonKey;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Read connections of a file database (next to its one write connection).
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 /// The issuer store on a SQLite database file.
 ///
-/// SQLite admits one writer at a time, so writes go through a pool of exactly one connection:
-/// writers of this process queue in the pool instead of sleeping in SQLite's busy handler, and
-/// every write statement costs one hop to that connection's thread. Hot reads (access tokens,
-/// offers, `/ready`) use a few separate connections, which WAL lets read while the writer writes.
+/// SQLite admits one writer at a time, so writes go through exactly one connection: writers of
+/// this process queue for it instead of sleeping in SQLite's busy handler, and every write
+/// statement costs one hop to that connection's thread. Hot reads (access tokens, offers,
+/// `/ready`) use a few separate connections, which WAL lets read while the writer writes. The
+/// store holds its connections itself ([`Connections`]), not in an sqlx pool, whose health
+/// pings would double the hops of every use.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     /// The write connection (also used for reads inside write use cases).
-    pool: SqlitePool,
-    /// Read-only use cases; the same pool as `pool` for an in-memory database.
-    readers: SqlitePool,
+    pool: Connections,
+    /// Read-only use cases; the same connection as `pool` for an in-memory database.
+    readers: Connections,
 }
 
 impl SqliteStore {
@@ -67,33 +68,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let one_forever = || {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-        };
-        // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
-        let pool =
-            one_forever().connect_with(options.clone()).await.map_err(|e| rows::db_error(e, "connect"))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(format!("SQLite migration: {e}")))?;
+        // Every connection to `:memory:` is a database of its own: it gets exactly one.
+        let pool = Connections::open(&options, 1).await.map_err(|e| rows::db_error(e, "connect"))?;
+        {
+            let mut writer = pool.acquire().await.map_err(|e| rows::db_error(e, "connect"))?;
+            sqlx::migrate!("migrations/sqlite")
+                .run(&mut *writer)
+                .await
+                .map_err(|e| StoreError::Database(format!("SQLite migration: {e}")))?;
+        }
         let readers = if in_memory {
             pool.clone()
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(options)
-                .await
-                .map_err(|e| rows::db_error(e, "connect"))?
+            Connections::open(&options, READERS).await.map_err(|e| rows::db_error(e, "connect"))?
         };
         Ok(SqliteStore { pool, readers })
     }
 
-    /// Closes the pools (waiting for connections in use to come back).
+    /// Closes the connections (each once its current use is done).
     pub async fn close(&self) {
         self.readers.close().await;
         self.pool.close().await;
@@ -159,7 +151,8 @@ impl Store for SqliteStore {
         let fail = |e| RedeemError::Store(rows::db_error(e, "redemption"));
         // IMMEDIATE: take the write lock now, before reading, so no other connection (or
         // process) can read the same pending offer until this transaction ends.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await.map_err(fail)?;
         let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = ? AND code_hash = ?");
         let row: Option<OfferRow> = sqlx::query_as(&sql)
             .bind(r.tenant)
@@ -320,7 +313,8 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "DPoP proof");
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         // Keeps the table small without a scheduled purge: this key's expired proofs go.
         sqlx::query("DELETE FROM dpop_proofs WHERE tenant = ? AND jkt = ? AND expires_at <= ?")
             .bind(tenant)
@@ -355,7 +349,8 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "client attestation PoP");
-        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         sqlx::query(
             "DELETE FROM client_attestation_pops WHERE tenant = ? AND client_id = ? AND expires_at <= ?",
         )
@@ -419,7 +414,8 @@ impl Store for SqliteStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let mut conn = self.pool.acquire().await.map_err(|e| rows::db_error(e, "purge"))?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| rows::db_error(e, "purge"))?;
         let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= ?")
             .bind(now)
             .execute(&mut *tx)

@@ -230,7 +230,8 @@ macro_rules! status_methods {
                 use $crate::store::status::{parse_status, plan_change};
                 use $crate::store::status_sql::{sql, target_column};
                 let fail = |e| $crate::store::rows::db_error(e, "status change");
-                let mut tx = self.pool.begin_with($begin).await.map_err(fail)?;
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 let (column, value) = target_column(&change.target);
                 let rows: Vec<(String, i64, String, i64)> =
                     sqlx::query_as(&$sql(&sql::targets(column, $lock)))
