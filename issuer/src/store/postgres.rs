@@ -39,6 +39,10 @@ impl PostgresStore {
     }
 
     /// Connects with explicit pool and connection options and applies the migrations.
+    ///
+    /// The pool hands out connections without pinging them first (a round trip per use); a
+    /// connection the database dropped (a restart) fails its one statement with `server_error`
+    /// and is then discarded by the pool's check on its return.
     pub async fn connect_with(pool: PgPoolOptions, options: PgConnectOptions) -> Result<Self, StoreError> {
         let pool = pool
             .test_before_acquire(false)
