@@ -341,14 +341,6 @@ impl Store for Counting {
         self.inner.link_offer_to_person(tenant, offer_id, person, now).await
     }
 
-    async fn offer_person(
-        &self,
-        tenant: &str,
-        offer_id: &str,
-    ) -> Result<Option<crate::source::PersonKey>, StoreError> {
-        self.inner.offer_person(tenant, offer_id).await
-    }
-
     async fn create_deferred(&self, deferred: &crate::store::NewDeferred) -> Result<(), StoreError> {
         self.inner.create_deferred(deferred).await
     }

@@ -244,10 +244,6 @@ impl Store for AnyStore {
         delegate!(self, s => s.link_offer_to_person(tenant, offer_id, person, now))
     }
 
-    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
-        delegate!(self, s => s.offer_person(tenant, offer_id))
-    }
-
     async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {
         delegate!(self, s => s.create_deferred(deferred))
     }

@@ -144,8 +144,6 @@ pub(super) mod sql {
     /// Grants an access token.
     pub const GRANT: &str = "INSERT INTO access_tokens (tenant, token_hash, offer_id, expires_at, dpop_jkt) \
          VALUES ($1, $2, $3, $4, $5)";
-    /// The condition of the grant behind a token, after `rows::GRANT_SELECT`.
-    pub const GRANT_ROW_WHERE: &str = " WHERE t.tenant = $1 AND t.token_hash = $2";
 }
 
 /// The authorization methods of one SQL back end, written once: `$sql` turns a statement of
@@ -291,10 +289,9 @@ macro_rules! authorization_methods {
                     .execute(&mut *tx)
                     .await
                     .map_err(fail)?;
-                let grant: rows::GrantRow = sqlx::query_as(&$sql(&format!(
-                    "{}{}",
-                    $crate::store::rows::GRANT_SELECT,
-                    sql::GRANT_ROW_WHERE
+                let grant: rows::GrantRow = sqlx::query_as(&$sql(concat!(
+                    $crate::store::rows::grant_select!(),
+                    " WHERE t.tenant = $1 AND t.token_hash = $2"
                 )))
                 .bind(r.tenant)
                 .bind(&r.access_token.0[..])

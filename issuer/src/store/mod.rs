@@ -445,13 +445,6 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The person an offer issues to, `None` for an offer that carries its own claims.
-    fn offer_person(
-        &self,
-        tenant: &str,
-        offer_id: &str,
-    ) -> impl Future<Output = Result<Option<PersonKey>, StoreError>> + Send;
-
     /// Stores a deferred transaction (OpenID4VCI 1.0 §9) and, in the same transaction, keeps its
     /// access token valid until the transaction expires.
     fn create_deferred(&self, deferred: &NewDeferred) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::authorization::authorization_methods;
 use super::reserve::reserve_method;
-use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::rows::{self, GrantRow, OfferRow, Verdict};
 use super::source::source_methods;
 use super::status_sql::status_methods;
 use super::{
@@ -92,8 +92,8 @@ impl Store for PostgresStore {
     }
 
     async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
-        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = $1 AND id = $2");
-        let row: Option<OfferRow> = sqlx::query_as(&sql)
+        let sql = concat!("SELECT ", rows::offer_columns!(), " FROM offers WHERE tenant = $1 AND id = $2");
+        let row: Option<OfferRow> = sqlx::query_as(sql)
             .bind(tenant)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -108,9 +108,12 @@ impl Store for PostgresStore {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         // FOR UPDATE: a concurrent redemption of the same code waits here until this one
         // commits, then reads the committed state (READ COMMITTED re-checks the locked row).
-        let sql =
-            format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = $1 AND code_hash = $2 FOR UPDATE");
-        let row: Option<OfferRow> = sqlx::query_as(&sql)
+        let sql = concat!(
+            "SELECT ",
+            rows::offer_columns!(),
+            " FROM offers WHERE tenant = $1 AND code_hash = $2 FOR UPDATE"
+        );
+        let row: Option<OfferRow> = sqlx::query_as(sql)
             .bind(r.tenant)
             .bind(&r.code.0[..])
             .fetch_optional(&mut *tx)
@@ -171,9 +174,11 @@ impl Store for PostgresStore {
         token: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<AccessGrant>, StoreError> {
-        let query =
-            format!("{} WHERE t.tenant = $1 AND t.token_hash = $2 AND t.expires_at > $3", rows::GRANT_SELECT);
-        let row: Option<GrantRow> = sqlx::query_as(&query)
+        let query = concat!(
+            rows::grant_select!(),
+            " WHERE t.tenant = $1 AND t.token_hash = $2 AND t.expires_at > $3"
+        );
+        let row: Option<GrantRow> = sqlx::query_as(query)
             .bind(tenant)
             .bind(&token.0[..])
             .bind(now)
@@ -500,10 +505,6 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.link(tenant, offer_id, person, now).await
-    }
-
-    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
-        self.person_of_offer(tenant, offer_id).await
     }
 
     async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {

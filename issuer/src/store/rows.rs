@@ -12,20 +12,30 @@ use super::{AccessGrant, Offer, OfferState, RedeemError, Redemption, SecretHash,
 pub(super) type OfferRow =
     (String, String, String, String, Option<Vec<u8>>, i64, String, i64, i64, Option<String>);
 
-/// The column list matching [`OfferRow`] (unqualified, for `FROM offers`).
-pub(super) const OFFER_COLUMNS: &str = "id, tenant, credential_configuration_ids, claims, tx_code_hash, \
-     tx_code_attempts, state, created_at, expires_at, subject";
+/// The column list matching [`OfferRow`] (unqualified, for `FROM offers`); a literal, so that
+/// whole statements are put together with `concat!` at compile time.
+macro_rules! offer_columns {
+    () => {
+        "id, tenant, credential_configuration_ids, claims, tx_code_hash, tx_code_attempts, state, \
+         created_at, expires_at, subject"
+    };
+}
+pub(super) use offer_columns;
 
 /// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry,
 /// DPoP key thumbprint.
 pub(super) type GrantRow = (String, String, String, String, i64, Option<String>, Option<Vec<u8>>);
 
 /// The columns and joins of a [`GrantRow`], for a token `t`: the offer, and its person of the
-/// authentic source if any.
-pub(super) const GRANT_SELECT: &str = "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, \
-     t.expires_at, t.dpop_jkt, s.person_key FROM access_tokens t \
-     JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
-     LEFT JOIN offer_sources s ON s.tenant = o.tenant AND s.offer_id = o.id";
+/// authentic source if any; a literal like [`offer_columns`].
+macro_rules! grant_select {
+    () => {
+        "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at, t.dpop_jkt, \
+         s.person_key FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
+         LEFT JOIN offer_sources s ON s.tenant = o.tenant AND s.offer_id = o.id"
+    };
+}
+pub(super) use grant_select;
 
 /// The stored name of an offer state.
 pub(super) fn state_name(state: OfferState) -> &'static str {

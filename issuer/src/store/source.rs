@@ -78,8 +78,6 @@ pub(super) mod sql {
          WHERE tenant = $1 AND person_key = $2";
     /// Links an offer to its person.
     pub const LINK: &str = "INSERT INTO offer_sources (tenant, offer_id, person_key) VALUES ($1, $2, $3)";
-    /// The person of an offer.
-    pub const OFFER_PERSON: &str = "SELECT person_key FROM offer_sources WHERE tenant = $1 AND offer_id = $2";
     /// Stores a deferred transaction.
     pub const DEFER: &str = "INSERT INTO deferred_transactions (tenant, transaction_hash, token_hash, offer_id, \
          credential_configuration_id, holder_keys, state, created_at, expires_at) \
@@ -200,22 +198,6 @@ macro_rules! source_methods {
                     .await
                     .map_err(fail)?;
                 tx.commit().await.map_err(fail)
-            }
-
-            /// [`crate::store::Store::offer_person`].
-            pub(super) async fn person_of_offer(
-                &self,
-                tenant: &str,
-                offer_id: &str,
-            ) -> Result<Option<$crate::source::PersonKey>, $crate::store::StoreError> {
-                use $crate::store::source::{key32, sql};
-                let row: Option<(Vec<u8>,)> = sqlx::query_as(&$sql(sql::OFFER_PERSON))
-                    .bind(tenant)
-                    .bind(offer_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| $crate::store::rows::db_error(e, "offer source"))?;
-                row.map(|(key,)| key32(&key, "person key").map($crate::source::PersonKey)).transpose()
             }
 
             /// [`crate::store::Store::create_deferred`].

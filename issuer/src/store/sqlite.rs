@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::authorization::authorization_methods;
 use super::reserve::reserve_method;
-use super::rows::{self, GrantRow, OFFER_COLUMNS, OfferRow, Verdict};
+use super::rows::{self, GrantRow, OfferRow, Verdict};
 use super::source::source_methods;
 use super::sqlite_connections::Connections;
 use super::status_sql::status_methods;
@@ -137,8 +137,8 @@ impl Store for SqliteStore {
     }
 
     async fn offer(&self, tenant: &str, id: &str) -> Result<Option<Offer>, StoreError> {
-        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = ? AND id = ?");
-        let row: Option<OfferRow> = sqlx::query_as(&sql)
+        let sql = concat!("SELECT ", rows::offer_columns!(), " FROM offers WHERE tenant = ? AND id = ?");
+        let row: Option<OfferRow> = sqlx::query_as(sql)
             .bind(tenant)
             .bind(id)
             .fetch_optional(&self.readers)
@@ -153,8 +153,9 @@ impl Store for SqliteStore {
         // process) can read the same pending offer until this transaction ends.
         let mut conn = self.pool.acquire().await.map_err(fail)?;
         let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await.map_err(fail)?;
-        let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE tenant = ? AND code_hash = ?");
-        let row: Option<OfferRow> = sqlx::query_as(&sql)
+        let sql =
+            concat!("SELECT ", rows::offer_columns!(), " FROM offers WHERE tenant = ? AND code_hash = ?");
+        let row: Option<OfferRow> = sqlx::query_as(sql)
             .bind(r.tenant)
             .bind(&r.code.0[..])
             .fetch_optional(&mut *tx)
@@ -212,8 +213,8 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<AccessGrant>, StoreError> {
         let query =
-            format!("{} WHERE t.tenant = ? AND t.token_hash = ? AND t.expires_at > ?", rows::GRANT_SELECT);
-        let row: Option<GrantRow> = sqlx::query_as(&query)
+            concat!(rows::grant_select!(), " WHERE t.tenant = ? AND t.token_hash = ? AND t.expires_at > ?");
+        let row: Option<GrantRow> = sqlx::query_as(query)
             .bind(tenant)
             .bind(&token.0[..])
             .bind(now)
@@ -539,10 +540,6 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.link(tenant, offer_id, person, now).await
-    }
-
-    async fn offer_person(&self, tenant: &str, offer_id: &str) -> Result<Option<PersonKey>, StoreError> {
-        self.person_of_offer(tenant, offer_id).await
     }
 
     async fn create_deferred(&self, deferred: &NewDeferred) -> Result<(), StoreError> {
