@@ -144,20 +144,28 @@ pub(super) async fn issue_prepared<S: Store>(
 }
 
 /// Records a wallet's notification (OpenID4VCI 1.0 §11) about credentials issued under this
-/// tenant, for a request whose token was checked (`_access`; the unguessable `notification_id`
-/// names the issuance). Repeating one is not an error (the endpoint is idempotent).
+/// tenant, for a request whose token was checked: the `notification_id` must name an issuance of
+/// the token's own offer, so a wallet cannot report on another's credentials. Repeating one is not
+/// an error (the endpoint is idempotent).
 pub async fn notify<S: Store>(
     store: &S,
     tenant: &Tenant,
-    _access: &Access<'_>,
+    access: &Access<'_>,
     request: &NotificationRequest,
     now: UnixTime,
 ) -> Result<(), ApiError> {
     if request.notification_id.is_empty() {
         return Err(ApiError::new(ErrorCode::InvalidNotificationRequest, "notification_id is empty"));
     }
-    let known =
-        store.record_notification(&tenant.id, &request.notification_id, request.event.as_str(), now).await?;
+    let known = store
+        .record_notification(
+            &tenant.id,
+            &access.grant.offer_id,
+            &request.notification_id,
+            request.event.as_str(),
+            now,
+        )
+        .await?;
     if !known {
         return Err(ApiError::new(ErrorCode::InvalidNotificationId, "unknown notification_id"));
     }

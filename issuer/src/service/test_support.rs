@@ -188,11 +188,12 @@ impl Store for Counting {
     async fn record_notification(
         &self,
         tenant: &str,
+        offer_id: &str,
         notification_id: &str,
         event: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
-        self.inner.record_notification(tenant, notification_id, event, at).await
+        self.inner.record_notification(tenant, offer_id, notification_id, event, at).await
     }
 
     async fn record_dpop_proof(

@@ -95,11 +95,12 @@ impl Store for AnyStore {
     async fn record_notification(
         &self,
         tenant: &str,
+        offer_id: &str,
         notification_id: &str,
         event: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
-        delegate!(self, s => s.record_notification(tenant, notification_id, event, at))
+        delegate!(self, s => s.record_notification(tenant, offer_id, notification_id, event, at))
     }
 
     async fn record_dpop_proof(

@@ -283,11 +283,13 @@ pub trait Store: Send + Sync + 'static {
     fn record_issuance(&self, issuance: &NewIssuance) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records a wallet notification (`credential_accepted`, `credential_failure`,
-    /// `credential_deleted`) for a `notification_id` of `tenant`; false when the id is unknown.
-    /// Idempotent: repeating a notification is not an error.
+    /// `credential_deleted`) for a `notification_id` of an issuance under `offer_id` of `tenant`;
+    /// false when no such issuance exists (an unknown id, or another offer's: a wallet speaks only
+    /// of what its own token obtained). Idempotent: repeating a notification is not an error.
     fn record_notification(
         &self,
         tenant: &str,
+        offer_id: &str,
         notification_id: &str,
         event: &str,
         at: UnixTime,

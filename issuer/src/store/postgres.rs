@@ -243,6 +243,7 @@ impl Store for PostgresStore {
     async fn record_notification(
         &self,
         tenant: &str,
+        offer_id: &str,
         notification_id: &str,
         event: &str,
         at: UnixTime,
@@ -250,23 +251,27 @@ impl Store for PostgresStore {
         // Insert only when the issuance exists; a repeated event keeps its first record.
         sqlx::query(
             "INSERT INTO notifications (tenant, notification_id, event, at) \
-             SELECT tenant, notification_id, $1, $2 FROM issuances WHERE tenant = $3 AND notification_id = $4 \
+             SELECT tenant, notification_id, $1, $2 FROM issuances \
+             WHERE tenant = $3 AND offer_id = $4 AND notification_id = $5 \
              ON CONFLICT (tenant, notification_id, event) DO NOTHING",
         )
         .bind(event)
         .bind(at)
         .bind(tenant)
+        .bind(offer_id)
         .bind(notification_id)
         .execute(&self.pool)
         .await
         .map_err(|e| rows::db_error(e, "notification"))?;
-        let known: Option<(i32,)> =
-            sqlx::query_as("SELECT 1 FROM issuances WHERE tenant = $1 AND notification_id = $2")
-                .bind(tenant)
-                .bind(notification_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| rows::db_error(e, "notification"))?;
+        let known: Option<(i32,)> = sqlx::query_as(
+            "SELECT 1 FROM issuances WHERE tenant = $1 AND offer_id = $2 AND notification_id = $3",
+        )
+        .bind(tenant)
+        .bind(offer_id)
+        .bind(notification_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "notification"))?;
         Ok(known.is_some())
     }
 

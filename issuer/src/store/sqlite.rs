@@ -278,6 +278,7 @@ impl Store for SqliteStore {
     async fn record_notification(
         &self,
         tenant: &str,
+        offer_id: &str,
         notification_id: &str,
         event: &str,
         at: UnixTime,
@@ -285,23 +286,26 @@ impl Store for SqliteStore {
         // Insert only when the issuance exists; a repeated event keeps its first record.
         sqlx::query(
             "INSERT INTO notifications (tenant, notification_id, event, at) \
-             SELECT tenant, notification_id, ?, ? FROM issuances WHERE tenant = ? AND notification_id = ? \
+             SELECT tenant, notification_id, ?, ? FROM issuances WHERE tenant = ? AND offer_id = ? AND notification_id = ? \
              ON CONFLICT (tenant, notification_id, event) DO NOTHING",
         )
         .bind(event)
         .bind(at)
         .bind(tenant)
+        .bind(offer_id)
         .bind(notification_id)
         .execute(&self.pool)
         .await
         .map_err(|e| rows::db_error(e, "notification"))?;
-        let known: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM issuances WHERE tenant = ? AND notification_id = ?")
-                .bind(tenant)
-                .bind(notification_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| rows::db_error(e, "notification"))?;
+        let known: Option<(i64,)> = sqlx::query_as(
+            "SELECT 1 FROM issuances WHERE tenant = ? AND offer_id = ? AND notification_id = ?",
+        )
+        .bind(tenant)
+        .bind(offer_id)
+        .bind(notification_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| rows::db_error(e, "notification"))?;
         Ok(known.is_some())
     }
 

@@ -39,6 +39,12 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
     let (tenant, anchors) = tenant;
     let store = Counting::new().await;
     let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let token = offer_token(&store, &tenant, ids, &mut rng).await;
+    Flow { store, tenant, anchors, rng, token }
+}
+
+/// A new pre-authorized offer of `ids` in `store`, redeemed: its access token.
+async fn offer_token(store: &Counting, tenant: &Tenant, ids: &[&str], rng: &mut ChaCha20Rng) -> String {
     let request = crate::protocol::OfferRequest {
         subject: None,
         authentic_source: None,
@@ -47,7 +53,7 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
         tx_code: false,
         grant: Default::default(),
     };
-    let created = create_offer(&store, &tenant, &request, 900, NOW, &mut rng).await.unwrap();
+    let created = create_offer(store, tenant, &request, 900, NOW, rng).await.unwrap();
     let code = created.offer.grants.unwrap().pre_authorized_code.unwrap().pre_authorized_code;
     let token_request = TokenRequest {
         grant_type: PRE_AUTHORIZED_CODE_GRANT.into(),
@@ -55,20 +61,10 @@ async fn flow_with(tenant: (Tenant, TrustAnchors), ids: &[&str]) -> Flow {
         tx_code: None,
         ..TokenRequest::default()
     };
-    let token = token::exchange_pre_authorized_code(
-        &store,
-        &tenant.id,
-        &token_request,
-        None,
-        None,
-        &LIFETIMES,
-        NOW,
-        &mut rng,
-    )
-    .await
-    .unwrap()
-    .access_token;
-    Flow { store, tenant, anchors, rng, token }
+    token::exchange_pre_authorized_code(store, &tenant.id, &token_request, None, None, &LIFETIMES, NOW, rng)
+        .await
+        .unwrap()
+        .access_token
 }
 
 async fn flow(ids: &[&str]) -> Flow {
@@ -493,6 +489,24 @@ async fn rejects_an_unknown_notification_id() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidToken);
     notify_with(&flow.store, &flow.tenant, &flow.token, &report(&issued.notification_id), NOW).await.unwrap();
+}
+
+/// A wallet's token of one offer sending the `notification_id` of another offer's issuance.
+#[tokio::test]
+async fn rejects_a_notification_id_of_another_offer() {
+    let mut flow = flow(&[AGE_MDOC_ID]).await;
+    let nonce = flow.nonce().await;
+    let issued = flow.issue(&request(AGE_MDOC_ID, vec![Holder::new(1).proof(&nonce)])).await.unwrap();
+    let other_wallet = offer_token(&flow.store, &flow.tenant, &[AGE_MDOC_ID], &mut flow.rng).await;
+    let report = NotificationRequest {
+        notification_id: issued.notification_id.clone(),
+        event: NotificationEvent::CredentialDeleted,
+        event_description: None,
+    };
+    let error = notify_with(&flow.store, &flow.tenant, &other_wallet, &report, NOW).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidNotificationId);
+    assert_eq!(error.description, "unknown notification_id");
+    notify_with(&flow.store, &flow.tenant, &flow.token, &report, NOW).await.unwrap();
 }
 
 #[tokio::test]

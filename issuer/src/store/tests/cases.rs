@@ -97,8 +97,8 @@ pub(super) async fn tenants_are_isolated<S: Store>(s: &S) {
     assert!(!s.consume_nonce(B, &nonce, NOW).await.unwrap());
     assert!(s.consume_nonce(A, &nonce, NOW).await.unwrap());
     s.record_issuance(&issuance(A, "o1", "notif-1")).await.unwrap();
-    assert!(!s.record_notification(B, "notif-1", "credential_accepted", NOW).await.unwrap());
-    assert!(s.record_notification(A, "notif-1", "credential_accepted", NOW).await.unwrap());
+    assert!(!s.record_notification(B, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
+    assert!(s.record_notification(A, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
 }
 
 pub(super) async fn redeem_happy_path<S: Store>(s: &S) {
@@ -278,13 +278,18 @@ pub(super) async fn duplicates_are_refused<S: Store>(s: &S) {
 }
 
 pub(super) async fn notifications_are_idempotent<S: Store>(s: &S) {
-    assert!(!s.record_notification(A, "n1", "credential_accepted", NOW).await.unwrap());
+    assert!(!s.record_notification(A, "o1", "n1", "credential_accepted", NOW).await.unwrap());
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
+    s.create_offer(&offer(A, "o2", "code-2", None)).await.unwrap();
     s.record_issuance(&issuance(A, "o1", "n1")).await.unwrap();
-    assert!(s.record_notification(A, "n1", "credential_accepted", NOW).await.unwrap());
-    assert!(s.record_notification(A, "n1", "credential_accepted", NOW + 5).await.unwrap());
-    assert!(s.record_notification(A, "n1", "credential_deleted", NOW + 9).await.unwrap());
-    assert!(!s.record_notification(A, "n2", "credential_accepted", NOW).await.unwrap());
+    assert!(s.record_notification(A, "o1", "n1", "credential_accepted", NOW).await.unwrap());
+    assert!(s.record_notification(A, "o1", "n1", "credential_accepted", NOW + 5).await.unwrap());
+    assert!(s.record_notification(A, "o1", "n1", "credential_deleted", NOW + 9).await.unwrap());
+    assert!(!s.record_notification(A, "o1", "n2", "credential_accepted", NOW).await.unwrap());
+    assert!(
+        !s.record_notification(A, "o2", "n1", "credential_failure", NOW).await.unwrap(),
+        "another offer's issuance"
+    );
 }
 
 pub(super) async fn purge_removes_only_expired<S: Store>(s: &S) {
