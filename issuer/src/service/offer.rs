@@ -162,6 +162,22 @@ fn code_flow_offer(
     }
 }
 
+/// What the id in a `credential_offer_uri` names. A pre-authorized offer is stored under an id
+/// drawn as base64url, which never holds a `.`; an authorization-code offer is not stored at all
+/// and is served from its MAC-protected `issuer_state` (`body.tag`), which always holds one.
+enum OfferReference<'a> {
+    /// An offer row of the store.
+    Stored(&'a str),
+    /// An `issuer_state` minted by [`super::authorize::issuer_state`].
+    IssuerState(&'a str),
+}
+
+impl<'a> OfferReference<'a> {
+    fn of(id: &'a str) -> Self {
+        if id.contains('.') { OfferReference::IssuerState(id) } else { OfferReference::Stored(id) }
+    }
+}
+
 /// The offer behind `credential_offer_uri` (OpenID4VCI 1.0 §4.1.3): a pre-authorized offer
 /// served only while it is pending and unexpired, with its pre-authorized code re-derived from
 /// the offer id; an authorization code offer (whose id is its `issuer_state`, with a `.`) while
@@ -176,11 +192,14 @@ pub async fn offer_by_reference<S: Store>(
     offer_id: &str,
     now: UnixTime,
 ) -> Result<CredentialOffer, ApiError> {
-    if offer_id.contains('.') {
-        let ids = offered_configurations(tenant, offer_id, now)
-            .map_err(|_| invalid_request("unknown or expired credential offer"))?;
-        return Ok(code_flow_offer(tenant, ids, offer_id.to_owned()));
-    }
+    let offer_id = match OfferReference::of(offer_id) {
+        OfferReference::IssuerState(state) => {
+            let ids = offered_configurations(tenant, state, now)
+                .map_err(|_| invalid_request("unknown or expired credential offer"))?;
+            return Ok(code_flow_offer(tenant, ids, state.to_owned()));
+        }
+        OfferReference::Stored(offer_id) => offer_id,
+    };
     let offer = store
         .offer(&tenant.id, offer_id)
         .await?
