@@ -228,16 +228,15 @@ async function authorize(wallet) {
   return { issuerMetadata, credentialOffer, pkce: started.pkce, redirect }
 }
 
-test('a wallet gets a PID with the upstream login claims through PAR, PKCE and DPoP', async () => {
-  const wallet = createWallet({ clientAuthentication: clientAuthenticationNone({ clientId: WALLET_ID }) })
-  const { issuerMetadata, credentialOffer, pkce, redirect } = await authorize(wallet)
-  assert.equal(redirect.searchParams.get('iss'), `${seglUrl}/default`)
-  const code = redirect.searchParams.get('code')
-  assert.ok(code, redirect.toString())
+/** A fresh DPoP key, as the library's `dpop` option. */
+async function newDpop(wallet) {
+  const key = await wallet.newKey()
+  return { signer: { method: 'jwk', alg: 'ES256', publicJwk: key.publicJwk } }
+}
 
-  const dpopKey = await wallet.newKey()
-  const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
-  const { accessTokenResponse, dpop: tokenDpop } = await wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
+/** The library's token request for an authorization code, bound to `dpop`. */
+function exchangeCode(wallet, { issuerMetadata, credentialOffer, code, pkce, dpop }) {
+  return wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
     issuerMetadata,
     credentialOffer,
     authorizationCode: code,
@@ -245,8 +244,10 @@ test('a wallet gets a PID with the upstream login claims through PAR, PKCE and D
     redirectUri: REDIRECT,
     dpop,
   })
-  assert.equal(accessTokenResponse.token_type, 'DPoP')
+}
 
+/** A fresh holder key and the library's proof of it over a fresh `c_nonce`. */
+async function holderProof(wallet, issuerMetadata) {
   const holder = await wallet.newKey()
   const { c_nonce: nonce } = await wallet.client.requestNonce({ issuerMetadata })
   const { jwt } = await wallet.client.createCredentialRequestJwtProof({
@@ -255,6 +256,21 @@ test('a wallet gets a PID with the upstream login claims through PAR, PKCE and D
     nonce,
     signer: { method: 'jwk', alg: 'ES256', publicJwk: holder.publicJwk },
   })
+  return { holder, jwt }
+}
+
+test('a wallet gets a PID with the upstream login claims through PAR, PKCE and DPoP', async () => {
+  const wallet = createWallet({ clientAuthentication: clientAuthenticationNone({ clientId: WALLET_ID }) })
+  const { issuerMetadata, credentialOffer, pkce, redirect } = await authorize(wallet)
+  assert.equal(redirect.searchParams.get('iss'), `${seglUrl}/default`)
+  const code = redirect.searchParams.get('code')
+  assert.ok(code, redirect.toString())
+
+  const dpop = await newDpop(wallet)
+  const { accessTokenResponse, dpop: tokenDpop } = await exchangeCode(wallet, { issuerMetadata, credentialOffer, code, pkce, dpop })
+  assert.equal(accessTokenResponse.token_type, 'DPoP')
+
+  const { holder, jwt } = await holderProof(wallet, issuerMetadata)
   const { credentialResponse } = await wallet.client.retrieveCredentials({
     issuerMetadata,
     credentialConfigurationId: PID,
@@ -278,17 +294,8 @@ test('rejects a reused authorization code and revokes the token it gave', async 
   const wallet = createWallet({ clientAuthentication: clientAuthenticationNone({ clientId: WALLET_ID }) })
   const { issuerMetadata, credentialOffer, pkce, redirect } = await authorize(wallet)
   const code = redirect.searchParams.get('code')
-  const dpopKey = await wallet.newKey()
-  const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
-  const exchange = () =>
-    wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
-      issuerMetadata,
-      credentialOffer,
-      authorizationCode: code,
-      pkceCodeVerifier: pkce.codeVerifier,
-      redirectUri: REDIRECT,
-      dpop,
-    })
+  const dpop = await newDpop(wallet)
+  const exchange = () => exchangeCode(wallet, { issuerMetadata, credentialOffer, code, pkce, dpop })
   const first = await exchange()
   await assert.rejects(exchange(), (error) => {
     assert.ok(error instanceof Oauth2ClientErrorResponseError, String(error))
@@ -299,14 +306,7 @@ test('rejects a reused authorization code and revokes the token it gave', async 
     )
     return true
   })
-  const holder = await wallet.newKey()
-  const { c_nonce: nonce } = await wallet.client.requestNonce({ issuerMetadata })
-  const { jwt } = await wallet.client.createCredentialRequestJwtProof({
-    issuerMetadata,
-    credentialConfigurationId: PID,
-    nonce,
-    signer: { method: 'jwk', alg: 'ES256', publicJwk: holder.publicJwk },
-  })
+  const { jwt } = await holderProof(wallet, issuerMetadata)
   await assert.rejects(
     wallet.client.retrieveCredentials({
       issuerMetadata,
@@ -355,14 +355,12 @@ test('HAIP: PAR and token with wallet attestation, the login, DPoP, an encrypted
   const code = redirect.searchParams.get('code')
   assert.ok(code, redirect.toString())
 
-  const dpopKey = await wallet.newKey()
-  const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
-  const { accessTokenResponse, dpop: tokenDpop } = await wallet.client.retrieveAuthorizationCodeAccessTokenFromOffer({
+  const dpop = await newDpop(wallet)
+  const { accessTokenResponse, dpop: tokenDpop } = await exchangeCode(wallet, {
     issuerMetadata,
     credentialOffer,
-    authorizationCode: code,
-    pkceCodeVerifier: started.pkce.codeVerifier,
-    redirectUri: REDIRECT,
+    code,
+    pkce: started.pkce,
     dpop,
   })
   assert.equal(accessTokenResponse.token_type, 'DPoP')
@@ -370,14 +368,7 @@ test('HAIP: PAR and token with wallet attestation, the login, DPoP, an encrypted
   // The credential request, encrypted (jose: the library has no JWE) to the key the metadata
   // publishes, asking for the response encrypted to a fresh wallet key; sent by the library's
   // DPoP resource request.
-  const holder = await wallet.newKey()
-  const { c_nonce: nonce } = await wallet.client.requestNonce({ issuerMetadata })
-  const { jwt } = await wallet.client.createCredentialRequestJwtProof({
-    issuerMetadata,
-    credentialConfigurationId: PID,
-    nonce,
-    signer: { method: 'jwk', alg: 'ES256', publicJwk: holder.publicJwk },
-  })
+  const { holder, jwt } = await holderProof(wallet, issuerMetadata)
   const responseKey = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true })
   const issuerKey = issuerMetadata.credentialIssuer.credential_request_encryption.jwks.keys[0]
   const request = {
