@@ -10,6 +10,7 @@ use std::future::Future;
 
 mod any;
 pub mod authorization;
+mod notification;
 pub mod postgres;
 pub mod reserve;
 mod rows;

@@ -9,6 +9,7 @@ use segl_credential::clock::UnixTime;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::authorization::authorization_methods;
+use super::notification::notification_method;
 use super::reserve::reserve_method;
 use super::rows::{self, GrantRow, OfferRow, Verdict};
 use super::source::source_methods;
@@ -67,6 +68,7 @@ authorization_methods!(PostgresStore, sql = std::string::String::from, begin = "
 status_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
 
 source_methods!(PostgresStore, sql = std::string::String::from, begin = "BEGIN");
+notification_method!(PostgresStore, sql = std::string::String::from);
 reserve_method!(PostgresStore, sql = std::string::String::from, begin = "BEGIN", lock = true);
 
 impl Store for PostgresStore {
@@ -248,31 +250,7 @@ impl Store for PostgresStore {
         event: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
-        // Insert only when the issuance exists; a repeated event keeps its first record.
-        sqlx::query(
-            "INSERT INTO notifications (tenant, notification_id, event, at) \
-             SELECT tenant, notification_id, $1, $2 FROM issuances \
-             WHERE tenant = $3 AND offer_id = $4 AND notification_id = $5 \
-             ON CONFLICT (tenant, notification_id, event) DO NOTHING",
-        )
-        .bind(event)
-        .bind(at)
-        .bind(tenant)
-        .bind(offer_id)
-        .bind(notification_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| rows::db_error(e, "notification"))?;
-        let known: Option<(i32,)> = sqlx::query_as(
-            "SELECT 1 FROM issuances WHERE tenant = $1 AND offer_id = $2 AND notification_id = $3",
-        )
-        .bind(tenant)
-        .bind(offer_id)
-        .bind(notification_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| rows::db_error(e, "notification"))?;
-        Ok(known.is_some())
+        self.notification(tenant, offer_id, notification_id, event, at).await
     }
 
     async fn record_dpop_proof(

@@ -13,6 +13,7 @@ use segl_credential::clock::UnixTime;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::authorization::authorization_methods;
+use super::notification::notification_method;
 use super::reserve::reserve_method;
 use super::rows::{self, GrantRow, OfferRow, Verdict};
 use super::source::source_methods;
@@ -107,6 +108,7 @@ status_methods!(
 );
 
 source_methods!(SqliteStore, sql = super::status_sql::sql::for_sqlite, begin = "BEGIN IMMEDIATE");
+notification_method!(SqliteStore, sql = super::status_sql::sql::for_sqlite);
 reserve_method!(
     SqliteStore,
     sql = super::status_sql::sql::for_sqlite,
@@ -283,30 +285,7 @@ impl Store for SqliteStore {
         event: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
-        // Insert only when the issuance exists; a repeated event keeps its first record.
-        sqlx::query(
-            "INSERT INTO notifications (tenant, notification_id, event, at) \
-             SELECT tenant, notification_id, ?, ? FROM issuances WHERE tenant = ? AND offer_id = ? AND notification_id = ? \
-             ON CONFLICT (tenant, notification_id, event) DO NOTHING",
-        )
-        .bind(event)
-        .bind(at)
-        .bind(tenant)
-        .bind(offer_id)
-        .bind(notification_id)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| rows::db_error(e, "notification"))?;
-        let known: Option<(i64,)> = sqlx::query_as(
-            "SELECT 1 FROM issuances WHERE tenant = ? AND offer_id = ? AND notification_id = ?",
-        )
-        .bind(tenant)
-        .bind(offer_id)
-        .bind(notification_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| rows::db_error(e, "notification"))?;
-        Ok(known.is_some())
+        self.notification(tenant, offer_id, notification_id, event, at).await
     }
 
     async fn record_dpop_proof(
