@@ -106,8 +106,7 @@ impl Store for PostgresStore {
 
     async fn redeem_pre_authorized_code(&self, r: &Redemption<'_>) -> Result<AccessGrant, RedeemError> {
         let fail = |e| RedeemError::Store(rows::db_error(e, "redemption"));
-        let mut conn = self.pool.acquire().await.map_err(fail)?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
+        let mut tx = self.pool.begin().await.map_err(fail)?;
         // FOR UPDATE: a concurrent redemption of the same code waits here until this one
         // commits, then reads the committed state (READ COMMITTED re-checks the locked row).
         let sql = concat!(
@@ -262,8 +261,7 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "DPoP proof");
-        let mut conn = self.pool.acquire().await.map_err(fail)?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
+        let mut tx = self.pool.begin().await.map_err(fail)?;
         // Keeps the table small without a scheduled purge: this key's expired proofs go.
         sqlx::query("DELETE FROM dpop_proofs WHERE tenant = $1 AND jkt = $2 AND expires_at <= $3")
             .bind(tenant)
@@ -298,8 +296,7 @@ impl Store for PostgresStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let fail = |e| rows::db_error(e, "client attestation PoP");
-        let mut conn = self.pool.acquire().await.map_err(fail)?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
+        let mut tx = self.pool.begin().await.map_err(fail)?;
         sqlx::query(
             "DELETE FROM client_attestation_pops WHERE tenant = $1 AND client_id = $2 AND expires_at <= $3",
         )
@@ -363,8 +360,7 @@ impl Store for PostgresStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(|e| rows::db_error(e, "purge"))?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| rows::db_error(e, "purge"))?;
+        let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
         let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)
