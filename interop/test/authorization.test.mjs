@@ -112,6 +112,15 @@ to = "nationality"
 transform = "uppercase-array"
 `
 
+/** The opening of a tenant's TOML block: both tenants require DPoP. */
+const tenantToml = (id, name) => `[[tenants]]
+id = "${id}"
+name = { en = "${name}" }
+issuing_country = "DK"
+issuing_authority = "Segl interop"
+dpop = "required"
+`
+
 // `segl serve` with a configuration written here: tenant `default` (DPoP required, one wallet, the provider
 // as login) and tenant `haip` (also wallet attestation and encryption required).
 const configDir = await mkdtemp(join(tmpdir(), 'segl-authcode-config-'))
@@ -119,23 +128,11 @@ const configPath = join(configDir, 'segl.toml')
 await writeFile(
   configPath,
   `
-[[tenants]]
-id = "default"
-name = { en = "Segl interop" }
-issuing_country = "DK"
-issuing_authority = "Segl interop"
-dpop = "required"
-[tenants.pid_vc_sd_jwt]
+${tenantToml('default', 'Segl interop')}[tenants.pid_vc_sd_jwt]
 [tenants.proof_of_age]
 ${walletToml}${loginToml}
 
-[[tenants]]
-id = "haip"
-name = { en = "Segl HAIP interop" }
-issuing_country = "DK"
-issuing_authority = "Segl interop"
-dpop = "required"
-client_attestation = "required"
+${tenantToml('haip', 'Segl HAIP interop')}client_attestation = "required"
 [tenants.pid_vc_sd_jwt]
 ${walletToml}[[tenants.wallet_providers]]
 name = "interop wallet provider"
