@@ -97,7 +97,8 @@ pub async fn issue_credentials<S: Store>(
     let claims = match deferred::offer_claims(store, tenant, grant).await? {
         OfferClaims::Later => {
             // The nonces are spent now; the keys wait with the transaction.
-            reserve(store, tenant, &grant.offer_id, configuration.id(), &nonces, 0, now, rng).await?;
+            let target = ReserveFor { tenant, grant, configuration_id: configuration.id(), now };
+            reserve(store, &target, &nonces, 0, None, rng).await?;
             let pending =
                 deferred::defer(store, tenant, access.token, grant, configuration, &proven.keys, now, rng);
             return pending.await.map(CredentialAnswer::Deferred);
@@ -106,19 +107,19 @@ pub async fn issue_credentials<S: Store>(
     };
     // Prepared once per request, before any nonce is spent.
     let prepared = Prepared::new(configuration, &claims, now)?;
-    issue_prepared(store, tenant, &grant.offer_id, configuration, &prepared, &proven.keys, &nonces, now, rng)
+    issue_prepared(store, tenant, grant, configuration, &prepared, &proven.keys, &nonces, now, rng)
         .await
         .map(CredentialAnswer::Issued)
 }
 
-/// Spends `nonces` and mints `prepared` once per holder key, each with its own status entry (in
-/// one store reservation), and records the issuance under `offer_id` (also the deferred
-/// endpoint's last step, with no nonces).
+/// Spends `nonces`, reserves one status entry per holder key and records the issuance under the
+/// grant's offer (in one store reservation), then mints `prepared` once per key (also the
+/// deferred endpoint's last step, with no nonces).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn issue_prepared<S: Store>(
     store: &S,
     tenant: &Tenant,
-    offer_id: &str,
+    grant: &AccessGrant,
     configuration: &CredentialConfiguration,
     prepared: &Prepared,
     keys: &[PublicKey],
@@ -126,20 +127,21 @@ pub(super) async fn issue_prepared<S: Store>(
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<CredentialResponse, ApiError> {
-    let references =
-        reserve(store, tenant, offer_id, configuration.id(), nonces, keys.len(), now, rng).await?;
-    let credentials = prepared.mint(tenant, keys, &references, rng)?;
     let notification_id = new_secret(rng);
     let issuance = NewIssuance {
         id: new_secret(rng),
         tenant: tenant.id.clone(),
-        offer_id: offer_id.to_owned(),
+        offer_id: grant.offer_id.clone(),
         credential_configuration_id: configuration.id().to_owned(),
-        count: u32::try_from(credentials.len()).map_err(ApiError::server)?,
+        count: u32::try_from(keys.len()).map_err(ApiError::server)?,
         notification_id: notification_id.clone(),
         issued_at: now,
     };
-    store.record_issuance(&issuance).await?;
+    let target = ReserveFor { tenant, grant, configuration_id: configuration.id(), now };
+    let references = reserve(store, &target, nonces, keys.len(), Some(&issuance), rng).await?;
+    // A key whose credential then fails to mint (a signer fault) leaves its entry VALID and
+    // unused and the issuance recorded, which reveals nothing.
+    let credentials = prepared.mint(tenant, keys, &references, rng)?;
     Ok(CredentialResponse { credentials, notification_id })
 }
 
@@ -172,31 +174,40 @@ pub async fn notify<S: Store>(
     Ok(())
 }
 
-/// Consumes the proofs' nonces and gives each credential about to be minted its own Token
-/// Status List entry (DIGEST §4), in one store transaction: a new credential id and a random free
-/// index of the tenant's current list, recorded as VALID under the offer (and its subject). An
-/// entry whose credential then fails to mint stays VALID and unused, which reveals nothing.
-#[allow(clippy::too_many_arguments)]
+/// Whose reservation it is: the tenant, the grant (its offer and subject), the configuration and
+/// the time of the request.
+struct ReserveFor<'a> {
+    tenant: &'a Tenant,
+    grant: &'a AccessGrant,
+    configuration_id: &'a str,
+    now: UnixTime,
+}
+
+/// Consumes the proofs' nonces, gives each of `count` credentials about to be minted its own
+/// Token Status List entry (DIGEST §4) and records `issuance`, in one store transaction: a new
+/// credential id and a random free index of the tenant's current list, recorded as VALID under
+/// the offer (and its subject).
 async fn reserve<S: Store>(
     store: &S,
-    tenant: &Tenant,
-    offer_id: &str,
-    configuration_id: &str,
+    target: &ReserveFor<'_>,
     nonces: &[SecretHash],
     count: usize,
-    now: UnixTime,
+    issuance: Option<&NewIssuance>,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<Vec<StatusClaim>, ApiError> {
+    let tenant = target.tenant;
     let credentials: Vec<EntryRequest> =
         (0..count).map(|_| EntryRequest { id: new_secret(rng), random: rng.next_u64() }).collect();
     let reservation = Reservation {
         tenant: &tenant.id,
-        offer_id,
-        credential_configuration_id: configuration_id,
+        offer_id: &target.grant.offer_id,
+        subject: target.grant.subject.as_deref(),
+        credential_configuration_id: target.configuration_id,
         nonces,
         credentials: &credentials,
         shape: tenant.status_lists,
-        now,
+        now: target.now,
+        issuance,
     };
     let slots = store.reserve_credentials(&reservation).await.map_err(|error| match error {
         ReserveError::InvalidNonce => ApiError::new(

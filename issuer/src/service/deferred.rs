@@ -154,8 +154,6 @@ pub async fn pick_up<S: Store>(
     if !store.finish_deferred(&tenant.id, &transaction, now).await? {
         return Err(unknown());
     }
-    let issued =
-        issue_prepared(store, tenant, &pending.offer_id, configuration, &prepared, &keys, &[], now, rng)
-            .await?;
+    let issued = issue_prepared(store, tenant, grant, configuration, &prepared, &keys, &[], now, rng).await?;
     Ok(CredentialAnswer::Issued(issued))
 }

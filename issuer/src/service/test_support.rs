@@ -18,8 +18,7 @@ use super::token::Lifetimes;
 use crate::catalog::{Catalog, InputClaims};
 use crate::config::TenantConfig;
 use crate::store::{
-    AccessGrant, AnyStore, NewIssuance, NewOffer, Offer, RedeemError, Redemption, SecretHash, Store,
-    StoreError, connect,
+    AccessGrant, AnyStore, NewOffer, Offer, RedeemError, Redemption, SecretHash, Store, StoreError, connect,
 };
 
 /// 2026-05-28T20:26:40Z.
@@ -180,11 +179,6 @@ impl Store for Counting {
         self.inner.consume_nonce(tenant, nonce, now).await
     }
 
-    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
-        self.issuances.fetch_add(1, Ordering::SeqCst);
-        self.inner.record_issuance(issuance).await
-    }
-
     async fn record_notification(
         &self,
         tenant: &str,
@@ -273,7 +267,11 @@ impl Store for Counting {
         &self,
         reservation: &crate::store::Reservation<'_>,
     ) -> Result<Vec<crate::store::StatusSlot>, crate::store::ReserveError> {
-        self.inner.reserve_credentials(reservation).await
+        let slots = self.inner.reserve_credentials(reservation).await?;
+        if reservation.issuance.is_some() {
+            self.issuances.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(slots)
     }
 
     async fn credentials_where(

@@ -5,9 +5,9 @@ use segl_credential::clock::UnixTime;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{
-    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
-    RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
-    StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
+    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewOffer, Offer, RedeemError,
+    Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError, StatusChangeOutcome,
+    StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
 use super::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
 use super::{DeferredTransaction, NewDeferred, SourceRecord};
@@ -86,10 +86,6 @@ impl Store for AnyStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         delegate!(self, s => s.consume_nonce(tenant, nonce, now))
-    }
-
-    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
-        delegate!(self, s => s.record_issuance(issuance))
     }
 
     async fn record_notification(

@@ -167,6 +167,9 @@ pub struct AccessGrant {
     /// request needs no second query (`None` also in the grant a redemption returns, which
     /// issues nothing).
     pub person: Option<crate::source::PersonKey>,
+    /// The subject the authority named in the offer, copied to every credential's status record
+    /// (so that a group status change can find them); read with the grant for the same reason.
+    pub subject: Option<String>,
 }
 
 /// Why a pre-authorized code was not redeemed. Only [`RedeemError::WrongTxCode`] and
@@ -280,9 +283,6 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Records an issuance (for notifications and audit).
-    fn record_issuance(&self, issuance: &NewIssuance) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Records a wallet notification (`credential_accepted`, `credential_failure`,
     /// `credential_deleted`) for a `notification_id` of an issuance under `offer_id` of `tenant`;
     /// false when no such issuance exists (an unknown id, or another offer's: a wallet speaks only
@@ -379,8 +379,10 @@ pub trait Store: Send + Sync + 'static {
     /// Reserves what a credential request needs, in one transaction: consumes every nonce of
     /// the reservation (all or none; [`ReserveError::InvalidNonce`] when one is not usable) and
     /// gives each credential its status list entry as [`Store::allocate_status`] would, returning
-    /// the slots in the credentials' order. Entries of a missing or full list are allocated right
-    /// after that transaction (rolling lists over), so the nonces are never spent twice.
+    /// the slots in the credentials' order, and records the reservation's issuance (for
+    /// notifications and audit; a `notification_id` in use refuses the whole reservation). Entries
+    /// of a missing or full list are allocated right after that transaction (rolling lists over),
+    /// so the nonces are never spent twice.
     fn reserve_credentials(
         &self,
         reservation: &Reservation<'_>,

@@ -1,20 +1,23 @@
 //! The credential request's one write transaction ([`crate::store::Store::reserve_credentials`]):
-//! consume the proofs' nonces and give every credential of the batch its status list entry
-//! together, so a batch of ten costs a handful of statements instead of about three per
-//! credential. Written once for both SQL back ends as [`reserve_method`].
+//! consume the proofs' nonces, give every credential of the batch its status list entry and
+//! record the issuance together, so a batch of ten costs a handful of statements instead of about
+//! three per credential. Written once for both SQL back ends as [`reserve_method`].
 
 use segl_credential::clock::UnixTime;
 
 use super::status::ListShape;
-use super::{SecretHash, StoreError};
+use super::{NewIssuance, SecretHash, StoreError};
 
 /// What one credential request reserves before minting.
 #[derive(Debug, Clone)]
 pub struct Reservation<'a> {
     /// The tenant whose credential endpoint was called.
     pub tenant: &'a str,
-    /// The offer the access token was granted for (its `subject`, if any, goes to every credential).
+    /// The offer the access token was granted for. It must exist: with an `issuance` the
+    /// reservation is refused, and nothing spent, when it does not.
     pub offer_id: &'a str,
+    /// The offer's subject (read with the access grant), copied to every credential.
+    pub subject: Option<&'a str>,
     /// The configuration to issue.
     pub credential_configuration_id: &'a str,
     /// Digests of the distinct `c_nonce`s the proofs carry; every one must be consumed.
@@ -25,6 +28,9 @@ pub struct Reservation<'a> {
     pub shape: ListShape,
     /// The time of the request (nonce expiry, `issued_at`).
     pub now: UnixTime,
+    /// The issuance to record with the entries (its `notification_id` must be new), or `None`
+    /// when nothing is issued yet (a deferred request spends its nonces only).
+    pub issuance: Option<&'a NewIssuance>,
 }
 
 /// One credential of a [`Reservation`]: its new id and the random number its entry is drawn with.
@@ -53,8 +59,9 @@ pub(super) mod sql {
     /// Consumes one nonce; of concurrent consumers exactly one deletes the row.
     pub const CONSUME_NONCE: &str =
         "DELETE FROM nonces WHERE tenant = $1 AND nonce_hash = $2 AND expires_at > $3";
-    /// The offer's subject; no row when the offer does not exist.
-    pub const OFFER_SUBJECT: &str = "SELECT subject FROM offers WHERE tenant = $1 AND id = $2";
+    /// Records an issuance (its `notification_id` for OpenID4VCI 1.0 §11).
+    pub const RECORD_ISSUANCE: &str = "INSERT INTO issuances (tenant, id, offer_id, credential_configuration_id, \
+         count, notification_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
     /// Takes several entries of list `$6` in one statement: `rows` rows of `(id, idx)` from
     /// `$7` on; taken entries are skipped, and the ids of the rows inserted come back.
@@ -111,8 +118,8 @@ pub(super) fn round_candidates(
 macro_rules! reserve_method {
     ($store:ty, sql = $sql:path, begin = $begin:literal, lock = $lock:literal) => {
         impl $store {
-            /// [`crate::store::Store::reserve_credentials`]: the nonces and up to
-            /// `RANDOM_PROBES` rounds of multi-row entry inserts in one transaction; credentials
+            /// [`crate::store::Store::reserve_credentials`]: the nonces, up to `RANDOM_PROBES`
+            /// rounds of multi-row entry inserts and the issuance in one transaction; credentials
             /// still without an entry (a missing, full or nearly full list) then go through the
             /// one-by-one allocation, which creates and rolls over lists.
             pub(super) async fn reserve(
@@ -138,18 +145,20 @@ macro_rules! reserve_method {
                         return Err(ReserveError::InvalidNonce);
                     }
                 }
-                let subject: Option<(Option<String>,)> = sqlx::query_as(&$sql(sql::OFFER_SUBJECT))
-                    .bind(r.tenant)
-                    .bind(r.offer_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(fail)?;
-                let Some((subject,)) = subject else {
-                    return Err(ReserveError::Store($crate::store::StoreError::Database(format!(
-                        "credentials for unknown offer {}",
-                        r.offer_id
-                    ))));
-                };
+                // Before the entries: its foreign key refuses an offer that is gone.
+                if let Some(issuance) = r.issuance {
+                    sqlx::query(&$sql(sql::RECORD_ISSUANCE))
+                        .bind(&issuance.tenant)
+                        .bind(&issuance.id)
+                        .bind(&issuance.offer_id)
+                        .bind(&issuance.credential_configuration_id)
+                        .bind(i64::from(issuance.count))
+                        .bind(&issuance.notification_id)
+                        .bind(issuance.issued_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| ReserveError::Store(db_error(e, "issuance")))?;
+                }
                 let mut taken: Vec<Option<u64>> = vec![None; r.credentials.len()];
                 let open_list = format!(
                     "{}{}",
@@ -171,7 +180,7 @@ macro_rules! reserve_method {
                         let mut insert = sqlx::query_as::<_, (String,)>(&statement)
                             .bind(r.tenant)
                             .bind(r.offer_id)
-                            .bind(&subject)
+                            .bind(r.subject)
                             .bind(r.credential_configuration_id)
                             .bind(r.now)
                             .bind(list_id);

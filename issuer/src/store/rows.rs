@@ -23,15 +23,16 @@ macro_rules! offer_columns {
 pub(super) use offer_columns;
 
 /// An access grant row: offer id, tenant, configuration ids (JSON), claims (JSON), token expiry,
-/// DPoP key thumbprint.
-pub(super) type GrantRow = (String, String, String, String, i64, Option<String>, Option<Vec<u8>>);
+/// DPoP key thumbprint, the authentic source's person key, the offer's subject.
+pub(super) type GrantRow =
+    (String, String, String, String, i64, Option<String>, Option<Vec<u8>>, Option<String>);
 
 /// The columns and joins of a [`GrantRow`], for a token `t`: the offer, and its person of the
 /// authentic source if any; a literal like [`offer_columns`].
 macro_rules! grant_select {
     () => {
         "SELECT o.id, o.tenant, o.credential_configuration_ids, o.claims, t.expires_at, t.dpop_jkt, \
-         s.person_key FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
+         s.person_key, o.subject FROM access_tokens t JOIN offers o ON o.tenant = t.tenant AND o.id = t.offer_id \
          LEFT JOIN offer_sources s ON s.tenant = o.tenant AND s.offer_id = o.id"
     };
 }
@@ -112,7 +113,7 @@ pub(super) fn decode_offer(row: OfferRow) -> Result<StoredOffer, StoreError> {
 
 /// Decodes a [`GrantRow`].
 pub(super) fn decode_grant(row: GrantRow) -> Result<AccessGrant, StoreError> {
-    let (offer_id, tenant, ids, claims, expires_at, dpop_jkt, person) = row;
+    let (offer_id, tenant, ids, claims, expires_at, dpop_jkt, person, subject) = row;
     let person = person
         .map(|key| super::source::key32(&key, "person key").map(crate::source::PersonKey))
         .transpose()?;
@@ -124,6 +125,7 @@ pub(super) fn decode_grant(row: GrantRow) -> Result<AccessGrant, StoreError> {
         expires_at,
         dpop_jkt,
         person,
+        subject,
     })
 }
 
@@ -137,6 +139,7 @@ pub(super) fn grant_for(offer: Offer, expires_at: UnixTime, dpop_jkt: Option<Str
         expires_at,
         dpop_jkt,
         person: None,
+        subject: offer.subject,
     }
 }
 

@@ -20,8 +20,8 @@ use super::source::source_methods;
 use super::sqlite_connections::Connections;
 use super::status_sql::status_methods;
 use super::{
-    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewIssuance, NewOffer, Offer,
-    OfferState, RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
+    AccessGrant, CredentialRecord, CredentialStatus, ListShape, NewCredential, NewOffer, Offer, OfferState,
+    RedeemError, Redemption, SecretHash, StatusAuditEntry, StatusChange, StatusChangeError,
     StatusChangeOutcome, StatusListHead, StatusSlot, StatusTarget, Store, StoreError,
 };
 use super::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
@@ -257,24 +257,6 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| rows::db_error(e, "nonce"))?;
         Ok(done.rows_affected() == 1)
-    }
-
-    async fn record_issuance(&self, issuance: &NewIssuance) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO issuances (tenant, id, offer_id, credential_configuration_id, count, notification_id, \
-             issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&issuance.tenant)
-        .bind(&issuance.id)
-        .bind(&issuance.offer_id)
-        .bind(&issuance.credential_configuration_id)
-        .bind(i64::from(issuance.count))
-        .bind(&issuance.notification_id)
-        .bind(issuance.issued_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| rows::db_error(e, "issuance"))?;
-        Ok(())
     }
 
     async fn record_notification(

@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use crate::store::{
-    AccessGrant, NewIssuance, NewOffer, OfferState, RedeemError, Redemption, SecretHash, Store, StoreError,
+    AccessGrant, ListShape, NewIssuance, NewOffer, OfferState, RedeemError, Redemption, Reservation,
+    ReserveError, SecretHash, Store, StoreError,
 };
 
 pub(super) const A: &str = "https://issuer.example/a";
@@ -45,7 +46,7 @@ fn redeem<'a>(tenant: &'a str, code: &str, tx_code: Option<&str>, token: &str) -
     }
 }
 
-fn issuance(tenant: &str, offer_id: &str, notification_id: &str) -> NewIssuance {
+pub(super) fn issuance(tenant: &str, offer_id: &str, notification_id: &str) -> NewIssuance {
     NewIssuance {
         id: format!("iss-{notification_id}"),
         tenant: tenant.to_owned(),
@@ -55,6 +56,23 @@ fn issuance(tenant: &str, offer_id: &str, notification_id: &str) -> NewIssuance 
         notification_id: notification_id.to_owned(),
         issued_at: NOW + 20,
     }
+}
+
+/// Records `issuance` the one way the store records one: with a credential request's
+/// reservation (here one that spends no nonce and allocates no entry).
+pub(super) async fn record_issuance<S: Store>(s: &S, issuance: &NewIssuance) -> Result<(), ReserveError> {
+    let reservation = Reservation {
+        tenant: &issuance.tenant,
+        offer_id: &issuance.offer_id,
+        subject: None,
+        credential_configuration_id: &issuance.credential_configuration_id,
+        nonces: &[],
+        credentials: &[],
+        shape: ListShape { size: 16, bits: 2 },
+        now: NOW,
+        issuance: Some(issuance),
+    };
+    s.reserve_credentials(&reservation).await.map(|slots| assert!(slots.is_empty()))
 }
 
 async fn state<S: Store>(s: &S, tenant: &str, id: &str) -> OfferState {
@@ -96,13 +114,14 @@ pub(super) async fn tenants_are_isolated<S: Store>(s: &S) {
     s.store_nonce(A, &nonce, EXPIRES).await.unwrap();
     assert!(!s.consume_nonce(B, &nonce, NOW).await.unwrap());
     assert!(s.consume_nonce(A, &nonce, NOW).await.unwrap());
-    s.record_issuance(&issuance(A, "o1", "notif-1")).await.unwrap();
+    record_issuance(s, &issuance(A, "o1", "notif-1")).await.unwrap();
     assert!(!s.record_notification(B, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
     assert!(s.record_notification(A, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
 }
 
 pub(super) async fn redeem_happy_path<S: Store>(s: &S) {
-    let new = offer(A, "o1", "code-1", Some("493536"));
+    let mut new = offer(A, "o1", "code-1", Some("493536"));
+    new.subject = Some("person-7".into());
     s.create_offer(&new).await.unwrap();
     let grant = s.redeem_pre_authorized_code(&redeem(A, "code-1", Some("493536"), "tok")).await.unwrap();
     let expected = AccessGrant {
@@ -113,6 +132,7 @@ pub(super) async fn redeem_happy_path<S: Store>(s: &S) {
         expires_at: TOKEN_EXPIRES,
         dpop_jkt: None,
         person: None,
+        subject: Some("person-7".into()),
     };
     assert_eq!(grant, expected);
     assert_eq!(state(s, A, "o1").await, OfferState::Redeemed);
@@ -272,16 +292,16 @@ pub(super) async fn duplicates_are_refused<S: Store>(s: &S) {
     let same_code = s.create_offer(&offer(A, "o2", "code-1", None)).await;
     assert!(matches!(same_code, Err(StoreError::Duplicate(_))), "{same_code:?}");
     assert_eq!(s.offer(A, "o2").await.unwrap(), None);
-    s.record_issuance(&issuance(A, "o1", "n1")).await.unwrap();
-    let again = s.record_issuance(&issuance(A, "o1", "n1")).await;
-    assert!(matches!(again, Err(StoreError::Duplicate(_))), "{again:?}");
+    record_issuance(s, &issuance(A, "o1", "n1")).await.unwrap();
+    let again = record_issuance(s, &issuance(A, "o1", "n1")).await;
+    assert!(matches!(again, Err(ReserveError::Store(StoreError::Duplicate(_)))), "{again:?}");
 }
 
 pub(super) async fn notifications_are_idempotent<S: Store>(s: &S) {
     assert!(!s.record_notification(A, "o1", "n1", "credential_accepted", NOW).await.unwrap());
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
     s.create_offer(&offer(A, "o2", "code-2", None)).await.unwrap();
-    s.record_issuance(&issuance(A, "o1", "n1")).await.unwrap();
+    record_issuance(s, &issuance(A, "o1", "n1")).await.unwrap();
     assert!(s.record_notification(A, "o1", "n1", "credential_accepted", NOW).await.unwrap());
     assert!(s.record_notification(A, "o1", "n1", "credential_accepted", NOW + 5).await.unwrap());
     assert!(s.record_notification(A, "o1", "n1", "credential_deleted", NOW + 9).await.unwrap());

@@ -93,6 +93,7 @@ suite!(
     source_records_import_link_and_defer,
     reservations_consume_nonces_and_allocate_entries,
     refused_reservations_change_nothing,
+    reservations_record_the_issuance_or_nothing,
     reservations_roll_lists_over,
     authorization_steps_are_taken_once,
     authorization_codes_redeem_once_and_reuse_revokes,

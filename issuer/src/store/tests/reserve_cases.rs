@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use rand::RngCore as _;
 
-use super::cases::{A, NOW, offer};
+use super::cases::{A, NOW, issuance, offer};
 use crate::store::{
     EntryRequest, ListShape, Reservation, ReserveError, SecretHash, StatusSlot, StatusTarget, Store,
     StoreError,
@@ -30,9 +30,11 @@ fn reservation<'a>(
         offer_id,
         credential_configuration_id: "eu.europa.ec.eudi.pid_mso_mdoc",
         nonces,
+        subject: None,
         credentials,
         shape,
         now: NOW,
+        issuance: None,
     }
 }
 
@@ -52,7 +54,8 @@ pub(super) async fn reservations_consume_nonces_and_allocate_entries<S: Store>(s
     s.create_offer(&with_subject).await.unwrap();
     let both = nonces(s, &["n1", "n2"]).await;
     let batch = entries("c", 10);
-    let slots = s.reserve_credentials(&reservation("o1", &both, &batch, SHAPE)).await.unwrap();
+    let with_subject = Reservation { subject: Some("person-7"), ..reservation("o1", &both, &batch, SHAPE) };
+    let slots = s.reserve_credentials(&with_subject).await.unwrap();
     assert_eq!(slots.len(), 10);
     assert_eq!(slots.iter().copied().collect::<HashSet<StatusSlot>>().len(), 10, "an entry handed out twice");
     for (entry, slot) in batch.iter().zip(&slots) {
@@ -85,10 +88,32 @@ pub(super) async fn refused_reservations_change_nothing<S: Store>(s: &S) {
     let result = s.reserve_credentials(&reservation("o1", &[expired], &entries("c", 1), SHAPE)).await;
     assert!(matches!(result, Err(ReserveError::InvalidNonce)), "{result:?}");
     // An unknown offer: a store error, the nonce not spent.
-    let result = s.reserve_credentials(&reservation("nope", &fresh, &entries("c", 1), SHAPE)).await;
+    let gone = issuance(A, "nope", "notif-gone");
+    let batch = entries("c", 1);
+    let unknown = Reservation { issuance: Some(&gone), ..reservation("nope", &fresh, &batch, SHAPE) };
+    let result = s.reserve_credentials(&unknown).await;
     assert!(matches!(result, Err(ReserveError::Store(StoreError::Database(_)))), "{result:?}");
     assert!(s.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().is_empty());
     assert!(s.consume_nonce(A, &fresh[0], NOW).await.unwrap());
+}
+
+pub(super) async fn reservations_record_the_issuance_or_nothing<S: Store>(s: &S) {
+    s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
+    let first = issuance(A, "o1", "notif-1");
+    let nonce = nonces(s, &["n1"]).await;
+    let batch = entries("c", 2);
+    let recorded = Reservation { issuance: Some(&first), ..reservation("o1", &nonce, &batch, SHAPE) };
+    assert_eq!(s.reserve_credentials(&recorded).await.unwrap().len(), 2);
+    assert!(s.record_notification(A, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
+    // The same notification_id again: the whole reservation is refused, its nonce unspent and
+    // its entries not taken.
+    let again = nonces(s, &["n2"]).await;
+    let later = entries("d", 2);
+    let refused = Reservation { issuance: Some(&first), ..reservation("o1", &again, &later, SHAPE) };
+    let result = s.reserve_credentials(&refused).await;
+    assert!(matches!(result, Err(ReserveError::Store(StoreError::Duplicate(_)))), "{result:?}");
+    assert_eq!(s.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().len(), 2);
+    assert!(s.consume_nonce(A, &again[0], NOW).await.unwrap());
 }
 
 pub(super) async fn reservations_roll_lists_over<S: Store>(s: &S) {
