@@ -34,6 +34,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections of a file database (next to its one write connection).
 const READERS: usize = 4;
 
+/// WAL pages after which a commit copies the WAL back into the database (`wal_autocheckpoint`;
+/// SQLite's default is 1000). A checkpoint copies each page once however often it changed since
+/// the last one, so a longer interval copies the hot pages (table tails, upper index levels) far
+/// less often: measured +13 to +17 % credentials per CPU second at batch 10. The WAL file then
+/// grows to about 32 MiB (8000 pages of 4 KiB).
+const WAL_AUTOCHECKPOINT_PAGES: &str = "8000";
+
 /// The issuer store on a SQLite database file.
 ///
 /// SQLite admits one writer at a time, so writes go through exactly one connection: writers of
@@ -60,7 +67,8 @@ impl SqliteStore {
     }
 
     /// Opens the database described by `options` (the store adds WAL, foreign keys, the busy
-    /// timeout and create-if-missing) and applies the migrations.
+    /// timeout, in-memory temporary storage, the checkpoint interval and create-if-missing) and
+    /// applies the migrations.
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         let in_memory = options.get_filename().as_os_str() == ":memory:";
         let options = options
@@ -68,7 +76,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // The statement journals of multi-row inserts stay in memory, not in temporary files.
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
         // Every connection to `:memory:` is a database of its own: it gets exactly one.
         let pool = Connections::open(&options, 1).await.map_err(|e| rows::db_error(e, "connect"))?;
         {
@@ -546,6 +557,14 @@ mod unit {
         assert_eq!(mode, "wal");
         let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&store.pool).await.unwrap();
         assert_eq!(fk, 1);
+        // The pragmas are set on every connection, the readers' too.
+        for connections in [&store.pool, &store.readers] {
+            let (temp,): (i64,) = sqlx::query_as("PRAGMA temp_store").fetch_one(connections).await.unwrap();
+            assert_eq!(temp, 2, "temp_store = MEMORY");
+            let (pages,): (i64,) =
+                sqlx::query_as("PRAGMA wal_autocheckpoint").fetch_one(connections).await.unwrap();
+            assert_eq!(pages.to_string(), WAL_AUTOCHECKPOINT_PAGES);
+        }
         store.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
     }
