@@ -138,8 +138,7 @@ pub async fn nonce<S: Store>(
 ) -> Result<Response, WithStatus> {
     let tenant = tenant(&state, &id)?;
     let now = state.clock.now();
-    let response =
-        token::new_nonce(&state.store, &tenant.id, &state.lifetimes, now, &mut rand::rngs::OsRng).await?;
+    let response = token::new_nonce(&tenant, &state.lifetimes, now, &mut rand::rngs::OsRng);
     Ok(with_nonce(no_store(Json(response)), &dpop::new_nonce(&tenant, now)))
 }
 

@@ -21,7 +21,9 @@ use crate::protocol::{
     CredentialRequest, CredentialResponse, DeferredCredentialResponse, ErrorCode, IssuedCredential,
     NotificationRequest,
 };
-use crate::store::{AccessGrant, EntryRequest, NewIssuance, Reservation, ReserveError, SecretHash, Store};
+use crate::store::{
+    AccessGrant, EntryRequest, NewIssuance, ProofNonce, Reservation, ReserveError, SecretHash, Store,
+};
 
 /// The proof signing algorithms the issuer accepts (HAIP 1.0: ES256 on P-256; its metadata's
 /// `proof_signing_alg_values_supported`).
@@ -93,7 +95,11 @@ pub async fn issue_credentials<S: Store>(
     // §8.2.1.1: the proofs' `nonce`s must be `c_nonce`s this issuer provided; each is single use.
     // They are consumed only now, with every proof and key attestation accepted (with the status
     // entries, in one transaction): a refused proof leaves its nonce usable.
-    let nonces: Vec<SecretHash> = proven.nonces.iter().map(|nonce| SecretHash::of(nonce)).collect();
+    let nonces = proven
+        .nonces
+        .iter()
+        .map(|nonce| super::c_nonce::open(tenant, nonce, now).ok_or_else(invalid_nonce))
+        .collect::<Result<Vec<ProofNonce>, ApiError>>()?;
     let claims = match deferred::offer_claims(store, tenant, grant).await? {
         OfferClaims::Later => {
             // The nonces are spent now; the keys wait with the transaction.
@@ -123,7 +129,7 @@ pub(super) async fn issue_prepared<S: Store>(
     configuration: &CredentialConfiguration,
     prepared: &Prepared,
     keys: &[PublicKey],
-    nonces: &[SecretHash],
+    nonces: &[ProofNonce],
     now: UnixTime,
     rng: &mut (impl CryptoRngCore + Send),
 ) -> Result<CredentialResponse, ApiError> {
@@ -190,7 +196,7 @@ struct ReserveFor<'a> {
 async fn reserve<S: Store>(
     store: &S,
     target: &ReserveFor<'_>,
-    nonces: &[SecretHash],
+    nonces: &[ProofNonce],
     count: usize,
     issuance: Option<&NewIssuance>,
     rng: &mut (impl CryptoRngCore + Send),
@@ -210,10 +216,7 @@ async fn reserve<S: Store>(
         issuance,
     };
     let slots = store.reserve_credentials(&reservation).await.map_err(|error| match error {
-        ReserveError::InvalidNonce => ApiError::new(
-            ErrorCode::InvalidNonce,
-            "the proof's nonce is unknown, expired or already used; fetch a new c_nonce",
-        ),
+        ReserveError::InvalidNonce => invalid_nonce(),
         ReserveError::Store(error) => ApiError::from(error),
     })?;
     Ok(slots
@@ -222,6 +225,14 @@ async fn reserve<S: Store>(
             status_list: StatusReference { idx: slot.idx, uri: tenant.status_list_uri(slot.list_id) },
         })
         .collect())
+}
+
+/// §8.3.1.2 `invalid_nonce`: the proof's nonce is not this issuer's, expired or already used.
+fn invalid_nonce() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidNonce,
+        "the proof's nonce is unknown, expired or already used; fetch a new c_nonce",
+    )
 }
 
 /// The access token of a resource request (credential, deferred credential, notification) with

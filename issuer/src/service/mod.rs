@@ -2,6 +2,7 @@
 //! credential and notification steps, each taking the store, the clock and the RNG it needs.
 
 pub mod authorize;
+pub mod c_nonce;
 pub mod client_attestation;
 pub mod credential;
 pub mod deferred;

@@ -130,9 +130,25 @@ impl Counting {
         self.issuances.load(Ordering::SeqCst)
     }
 
-    /// Whether `nonce` can still be consumed (it was not spent by the request under test).
+    /// Whether `nonce` can still be spent (the request under test did not spend it); spends it.
     pub async fn nonce_unused(&self, tenant: &str, nonce: &str) -> bool {
-        self.inner.consume_nonce(tenant, &SecretHash::of(nonce), NOW).await.unwrap()
+        let nonce = [crate::store::ProofNonce { hash: SecretHash::of(nonce), expires_at: NOW + 86_400 }];
+        let reservation = crate::store::Reservation {
+            tenant,
+            offer_id: "any",
+            subject: None,
+            credential_configuration_id: "any",
+            nonces: &nonce,
+            credentials: &[],
+            shape: crate::store::ListShape { size: 16, bits: 2 },
+            now: NOW,
+            issuance: None,
+        };
+        match self.inner.reserve_credentials(&reservation).await {
+            Ok(_) => true,
+            Err(crate::store::ReserveError::InvalidNonce) => false,
+            Err(error) => panic!("spending a nonce: {error}"),
+        }
     }
 }
 
@@ -159,24 +175,6 @@ impl Store for Counting {
         now: UnixTime,
     ) -> Result<Option<AccessGrant>, StoreError> {
         self.inner.access_grant(tenant, token, now).await
-    }
-
-    async fn store_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<(), StoreError> {
-        self.inner.store_nonce(tenant, nonce, expires_at).await
-    }
-
-    async fn consume_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        self.inner.consume_nonce(tenant, nonce, now).await
     }
 
     async fn record_notification(

@@ -6,6 +6,7 @@ use segl_credential::clock::UnixTime;
 use segl_credential::jose::base64url_encode;
 
 use super::ApiError;
+use super::tenant::Tenant;
 use crate::protocol::{ErrorCode, NonceResponse, PRE_AUTHORIZED_CODE_GRANT, TokenRequest, TokenResponse};
 use crate::store::{Redemption, SecretHash, Store};
 
@@ -71,19 +72,15 @@ pub async fn exchange_pre_authorized_code<S: Store>(
     Ok(TokenResponse { access_token, token_type: token_type.into(), expires_in, authorization_details: None })
 }
 
-/// Mints a `c_nonce` for key proofs and stores its digest until it expires.
-pub async fn new_nonce<S: Store>(
-    store: &S,
-    tenant: &str,
+/// A fresh `c_nonce` for key proofs (OpenID4VCI 1.0 §7.2), valid for the nonce lifetime; nothing
+/// is stored until a credential request spends it ([`super::c_nonce`]).
+pub fn new_nonce(
+    tenant: &Tenant,
     lifetimes: &Lifetimes,
     now: UnixTime,
     rng: &mut impl CryptoRngCore,
-) -> Result<NonceResponse, ApiError> {
-    let c_nonce = new_secret(rng);
-    store
-        .store_nonce(tenant, &SecretHash::of(&c_nonce), now.saturating_add_unsigned(lifetimes.nonce))
-        .await?;
-    Ok(NonceResponse { c_nonce })
+) -> NonceResponse {
+    NonceResponse { c_nonce: super::c_nonce::mint(tenant, now.saturating_add_unsigned(lifetimes.nonce), rng) }
 }
 
 #[cfg(test)]
@@ -201,16 +198,16 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidGrant);
     }
 
-    #[tokio::test]
-    async fn nonces_are_fresh_and_single_use() {
-        let store = connect("sqlite::memory:").await.unwrap();
+    #[test]
+    fn nonces_are_fresh_and_expire_with_the_nonce_lifetime() {
+        let (tenant, _) = crate::service::test_support::tenant(1);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        let first = new_nonce(&store, "dk", &LIFETIMES, NOW, &mut rng).await.unwrap().c_nonce;
-        let second = new_nonce(&store, "dk", &LIFETIMES, NOW, &mut rng).await.unwrap().c_nonce;
+        let first = new_nonce(&tenant, &LIFETIMES, NOW, &mut rng).c_nonce;
+        let second = new_nonce(&tenant, &LIFETIMES, NOW, &mut rng).c_nonce;
         assert_ne!(first, second);
-        assert_eq!(first.len(), 43);
-        assert!(store.consume_nonce("dk", &SecretHash::of(&first), NOW + 10).await.unwrap());
-        assert!(!store.consume_nonce("dk", &SecretHash::of(&first), NOW + 10).await.unwrap());
-        assert!(!store.consume_nonce("dk", &SecretHash::of(&second), NOW + 121).await.unwrap());
+        let expiry =
+            |nonce: &str, now| super::super::c_nonce::open(&tenant, nonce, now).map(|n| n.expires_at);
+        assert_eq!(expiry(&first, NOW + 119), Some(NOW + 120));
+        assert_eq!(expiry(&second, NOW + 120), None);
     }
 }

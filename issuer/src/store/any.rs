@@ -70,24 +70,6 @@ impl Store for AnyStore {
         delegate!(self, s => s.access_grant(tenant, token, now))
     }
 
-    async fn store_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<(), StoreError> {
-        delegate!(self, s => s.store_nonce(tenant, nonce, expires_at))
-    }
-
-    async fn consume_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        delegate!(self, s => s.consume_nonce(tenant, nonce, now))
-    }
-
     async fn record_notification(
         &self,
         tenant: &str,

@@ -25,7 +25,7 @@ mod tests;
 pub use any::{AnyStore, connect};
 pub use authorization::{AuthorizationStep, CodeRedeemError, CodeRedemption, NewAuthorizationCode};
 pub use postgres::PostgresStore;
-pub use reserve::{EntryRequest, Reservation, ReserveError};
+pub use reserve::{EntryRequest, ProofNonce, Reservation, ReserveError};
 pub use source::{DeferredTransaction, NewDeferred, SourceRecord};
 pub use sqlite::SqliteStore;
 pub use status::{
@@ -266,23 +266,6 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> impl Future<Output = Result<Option<AccessGrant>, StoreError>> + Send;
 
-    /// Stores a fresh `c_nonce` of `tenant` valid until `expires_at`.
-    fn store_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        expires_at: UnixTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Consumes a nonce: true exactly once for an unexpired nonce of `tenant`, false otherwise
-    /// (unknown, expired, already used, or another tenant's).
-    fn consume_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        now: UnixTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
     /// Records a wallet notification (`credential_accepted`, `credential_failure`,
     /// `credential_deleted`) for a `notification_id` of an issuance under `offer_id` of `tenant`;
     /// false when no such issuance exists (an unknown id, or another offer's: a wallet speaks only
@@ -376,8 +359,9 @@ pub trait Store: Send + Sync + 'static {
         shape: ListShape,
     ) -> impl Future<Output = Result<StatusSlot, StoreError>> + Send;
 
-    /// Reserves what a credential request needs, in one transaction: consumes every nonce of
-    /// the reservation (all or none; [`ReserveError::InvalidNonce`] when one is not usable) and
+    /// Reserves what a credential request needs, in one transaction: spends every nonce of the
+    /// reservation (all or none; [`ReserveError::InvalidNonce`] when one was spent before or has
+    /// expired) and
     /// gives each credential its status list entry as [`Store::allocate_status`] would, returning
     /// the slots in the credentials' order, and records the reservation's issuance (for
     /// notifications and audit; a `notification_id` in use refuses the whole reservation). Entries

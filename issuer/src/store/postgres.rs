@@ -2,8 +2,8 @@
 //!
 //! Atomicity: a redemption reads the offer with `SELECT ... FOR UPDATE` inside one transaction,
 //! so concurrent redemptions of one code (from any node) queue on the row lock and each later
-//! one reads the state the earlier one committed. A nonce is consumed by one `DELETE`, which
-//! removes the row for exactly one of concurrent callers.
+//! one reads the state the earlier one committed. A nonce is spent by one `INSERT ... ON
+//! CONFLICT DO NOTHING`, which adds the row for exactly one of concurrent callers.
 
 use segl_credential::clock::UnixTime;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -189,40 +189,6 @@ impl Store for PostgresStore {
         row.map(rows::decode_grant).transpose()
     }
 
-    async fn store_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO nonces (tenant, nonce_hash, expires_at) VALUES ($1, $2, $3)")
-            .bind(tenant)
-            .bind(&nonce.0[..])
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| rows::db_error(e, "nonce"))?;
-        Ok(())
-    }
-
-    async fn consume_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        // One statement: of concurrent deletes of one row, exactly one reports it deleted.
-        let done =
-            sqlx::query("DELETE FROM nonces WHERE tenant = $1 AND nonce_hash = $2 AND expires_at > $3")
-                .bind(tenant)
-                .bind(&nonce.0[..])
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| rows::db_error(e, "nonce"))?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn record_notification(
         &self,
         tenant: &str,
@@ -343,11 +309,11 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| rows::db_error(e, "purge"))?;
-        let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= $1")
+        let nonces = sqlx::query("DELETE FROM spent_nonces WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(|e| rows::db_error(e, "purge nonces"))?;
+            .map_err(|e| rows::db_error(e, "purge spent nonces"))?;
         let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)

@@ -1,5 +1,5 @@
 //! The credential request's one write transaction ([`crate::store::Store::reserve_credentials`]):
-//! consume the proofs' nonces, give every credential of the batch its status list entry and
+//! spend the proofs' nonces, give every credential of the batch its status list entry and
 //! record the issuance together, so a batch of ten costs a handful of statements instead of about
 //! three per credential. Written once for both SQL back ends as [`reserve_method`].
 
@@ -20,8 +20,9 @@ pub struct Reservation<'a> {
     pub subject: Option<&'a str>,
     /// The configuration to issue.
     pub credential_configuration_id: &'a str,
-    /// Digests of the distinct `c_nonce`s the proofs carry; every one must be consumed.
-    pub nonces: &'a [SecretHash],
+    /// The distinct `c_nonce`s the proofs carry (each checked by the service); every one must
+    /// be unspent.
+    pub nonces: &'a [ProofNonce],
     /// One entry request per credential, in the order the slots are returned.
     pub credentials: &'a [EntryRequest],
     /// The shape of a list created if the tenant's lists are full.
@@ -31,6 +32,16 @@ pub struct Reservation<'a> {
     /// The issuance to record with the entries (its `notification_id` must be new), or `None`
     /// when nothing is issued yet (a deferred request spends its nonces only).
     pub issuance: Option<&'a NewIssuance>,
+}
+
+/// A `c_nonce` to spend: its digest, and when it expires (a spent nonce is kept until then and
+/// refused as a replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProofNonce {
+    /// SHA-256 of the nonce.
+    pub hash: SecretHash,
+    /// When the nonce expires.
+    pub expires_at: UnixTime,
 }
 
 /// One credential of a [`Reservation`]: its new id and the random number its entry is drawn with.
@@ -45,9 +56,8 @@ pub struct EntryRequest {
 /// Why a reservation was refused. A refusal leaves the store unchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum ReserveError {
-    /// A nonce is unknown, expired, already used or another tenant's (OpenID4VCI 1.0 §8.3.1.2
-    /// `invalid_nonce`).
-    #[error("a proof's nonce is unknown, expired or already used")]
+    /// A nonce was spent before or has expired (OpenID4VCI 1.0 §8.3.1.2 `invalid_nonce`).
+    #[error("a proof's nonce is expired or already used")]
     InvalidNonce,
     /// The database failed.
     #[error(transparent)]
@@ -56,9 +66,9 @@ pub enum ReserveError {
 
 /// The statements of a reservation, in PostgreSQL's `$n` placeholders.
 pub(super) mod sql {
-    /// Consumes one nonce; of concurrent consumers exactly one deletes the row.
-    pub const CONSUME_NONCE: &str =
-        "DELETE FROM nonces WHERE tenant = $1 AND nonce_hash = $2 AND expires_at > $3";
+    /// Spends one nonce; of concurrent spenders exactly one inserts the row.
+    pub const SPEND_NONCE: &str = "INSERT INTO spent_nonces (tenant, nonce_hash, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant, nonce_hash) DO NOTHING";
     /// Records an issuance (its `notification_id` for OpenID4VCI 1.0 §11).
     pub const RECORD_ISSUANCE: &str = "INSERT INTO issuances (tenant, id, offer_id, credential_configuration_id, \
          count, notification_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -133,10 +143,13 @@ macro_rules! reserve_method {
                 let mut conn = self.pool.acquire().await.map_err(fail)?;
                 let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
                 for nonce in r.nonces {
-                    let done = sqlx::query(&$sql(sql::CONSUME_NONCE))
+                    if nonce.expires_at <= r.now {
+                        return Err(ReserveError::InvalidNonce);
+                    }
+                    let done = sqlx::query(&$sql(sql::SPEND_NONCE))
                         .bind(r.tenant)
-                        .bind(&nonce.0[..])
-                        .bind(r.now)
+                        .bind(&nonce.hash.0[..])
+                        .bind(nonce.expires_at)
                         .execute(&mut *tx)
                         .await
                         .map_err(fail)?;

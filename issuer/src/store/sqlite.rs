@@ -237,39 +237,6 @@ impl Store for SqliteStore {
         row.map(rows::decode_grant).transpose()
     }
 
-    async fn store_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO nonces (tenant, nonce_hash, expires_at) VALUES (?, ?, ?)")
-            .bind(tenant)
-            .bind(&nonce.0[..])
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| rows::db_error(e, "nonce"))?;
-        Ok(())
-    }
-
-    async fn consume_nonce(
-        &self,
-        tenant: &str,
-        nonce: &SecretHash,
-        now: UnixTime,
-    ) -> Result<bool, StoreError> {
-        // One statement: the delete is atomic, so of concurrent consumers exactly one removes the row.
-        let done = sqlx::query("DELETE FROM nonces WHERE tenant = ? AND nonce_hash = ? AND expires_at > ?")
-            .bind(tenant)
-            .bind(&nonce.0[..])
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| rows::db_error(e, "nonce"))?;
-        Ok(done.rows_affected() == 1)
-    }
-
     async fn record_notification(
         &self,
         tenant: &str,
@@ -393,11 +360,11 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(|e| rows::db_error(e, "purge"))?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(|e| rows::db_error(e, "purge"))?;
-        let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at <= ?")
+        let nonces = sqlx::query("DELETE FROM spent_nonces WHERE expires_at <= ?")
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(|e| rows::db_error(e, "purge nonces"))?;
+            .map_err(|e| rows::db_error(e, "purge spent nonces"))?;
         let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= ?")
             .bind(now)
             .execute(&mut *tx)
@@ -572,9 +539,15 @@ mod unit {
     #[tokio::test]
     async fn in_memory_database_keeps_its_rows_across_calls() {
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-        let nonce = SecretHash::of("n");
-        store.store_nonce("t", &nonce, 10).await.unwrap();
-        assert!(store.consume_nonce("t", &nonce, 0).await.unwrap());
+        sqlx::query(
+            "INSERT INTO spent_nonces (tenant, nonce_hash, expires_at) VALUES ('t', zeroblob(32), 10)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM spent_nonces").fetch_one(&store.readers).await.unwrap();
+        assert_eq!(count, 1);
     }
 
     #[tokio::test]

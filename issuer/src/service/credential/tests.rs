@@ -107,7 +107,7 @@ async fn notify_with<S: Store>(
 
 impl Flow {
     async fn nonce(&mut self) -> String {
-        token::new_nonce(&self.store, &self.tenant.id, &LIFETIMES, NOW, &mut self.rng).await.unwrap().c_nonce
+        token::new_nonce(&self.tenant, &LIFETIMES, NOW, &mut self.rng).c_nonce
     }
 
     async fn issue_at(
@@ -296,6 +296,18 @@ async fn rejects_a_reused_nonce() {
     let error = flow.issue(&request(AGE_MDOC_ID, proofs)).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidNonce);
     assert_eq!(flow.store.issuances(), 1);
+}
+
+#[tokio::test]
+async fn rejects_an_expired_nonce() {
+    let mut flow = flow(&[AGE_MDOC_ID]).await;
+    // Handed out one lifetime and a second ago.
+    let stale = token::new_nonce(&flow.tenant, &LIFETIMES, NOW - 301, &mut flow.rng).c_nonce;
+    let result = flow.issue(&request(AGE_MDOC_ID, vec![Holder::new(1).proof(&stale)])).await;
+    flow.assert_refused(result, ErrorCode::InvalidNonce, None).await;
+    // One second younger, it is still good.
+    let fresh = token::new_nonce(&flow.tenant, &LIFETIMES, NOW - 299, &mut flow.rng).c_nonce;
+    flow.issue(&request(AGE_MDOC_ID, vec![Holder::new(1).proof(&fresh)])).await.unwrap();
 }
 
 #[tokio::test]

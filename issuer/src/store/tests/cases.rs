@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use crate::store::{
-    AccessGrant, ListShape, NewIssuance, NewOffer, OfferState, RedeemError, Redemption, Reservation,
-    ReserveError, SecretHash, Store, StoreError,
+    AccessGrant, ListShape, NewIssuance, NewOffer, OfferState, ProofNonce, RedeemError, Redemption,
+    Reservation, ReserveError, SecretHash, Store, StoreError,
 };
 
 pub(super) const A: &str = "https://issuer.example/a";
@@ -75,6 +75,29 @@ pub(super) async fn record_issuance<S: Store>(s: &S, issuance: &NewIssuance) -> 
     s.reserve_credentials(&reservation).await.map(|slots| assert!(slots.is_empty()))
 }
 
+/// Spends nonce `name` of `tenant` (valid until `expires_at`) at `now` the one way the store
+/// spends one, with a reservation: true if it was spent now, false if it was spent before or has
+/// expired.
+pub(super) async fn spend<S: Store>(s: &S, tenant: &str, name: &str, expires_at: i64, now: i64) -> bool {
+    let nonce = [ProofNonce { hash: SecretHash::of(name), expires_at }];
+    let reservation = Reservation {
+        tenant,
+        offer_id: "any",
+        subject: None,
+        credential_configuration_id: "eu.europa.ec.eudi.pid_mso_mdoc",
+        nonces: &nonce,
+        credentials: &[],
+        shape: ListShape { size: 16, bits: 2 },
+        now,
+        issuance: None,
+    };
+    match s.reserve_credentials(&reservation).await {
+        Ok(slots) => slots.is_empty(),
+        Err(ReserveError::InvalidNonce) => false,
+        Err(error) => panic!("spending a nonce: {error}"),
+    }
+}
+
 async fn state<S: Store>(s: &S, tenant: &str, id: &str) -> OfferState {
     s.offer(tenant, id).await.unwrap().unwrap().state
 }
@@ -110,10 +133,10 @@ pub(super) async fn tenants_are_isolated<S: Store>(s: &S) {
     let token = SecretHash::of("t-a");
     assert!(s.access_grant(A, &token, NOW).await.unwrap().is_some());
     assert_eq!(s.access_grant(B, &token, NOW).await.unwrap(), None);
-    let nonce = SecretHash::of("n");
-    s.store_nonce(A, &nonce, EXPIRES).await.unwrap();
-    assert!(!s.consume_nonce(B, &nonce, NOW).await.unwrap());
-    assert!(s.consume_nonce(A, &nonce, NOW).await.unwrap());
+    // A nonce spent at A is still unspent at B.
+    assert!(spend(s, A, "n", EXPIRES, NOW).await);
+    assert!(spend(s, B, "n", EXPIRES, NOW).await);
+    assert!(!spend(s, A, "n", EXPIRES, NOW).await);
     record_issuance(s, &issuance(A, "o1", "notif-1")).await.unwrap();
     assert!(!s.record_notification(B, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
     assert!(s.record_notification(A, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
@@ -214,15 +237,13 @@ pub(super) async fn access_grants_expire<S: Store>(s: &S) {
 }
 
 pub(super) async fn nonces_are_used_once<S: Store>(s: &S) {
-    let n = SecretHash::of("nonce-1");
-    s.store_nonce(A, &n, NOW + 60).await.unwrap();
-    assert!(matches!(s.store_nonce(A, &n, NOW + 60).await, Err(StoreError::Duplicate(_))));
-    assert!(s.consume_nonce(A, &n, NOW).await.unwrap());
-    assert!(!s.consume_nonce(A, &n, NOW).await.unwrap());
-    assert!(!s.consume_nonce(A, &SecretHash::of("never"), NOW).await.unwrap());
-    let old = SecretHash::of("nonce-2");
-    s.store_nonce(A, &old, NOW + 60).await.unwrap();
-    assert!(!s.consume_nonce(A, &old, NOW + 60).await.unwrap());
+    assert!(spend(s, A, "nonce-1", NOW + 60, NOW).await);
+    assert!(!spend(s, A, "nonce-1", NOW + 60, NOW).await, "spent twice");
+    assert!(!spend(s, A, "nonce-1", NOW + 60, NOW + 30).await, "spent twice, later");
+    // An expired nonce is refused, and not recorded: it stays refused for its expiry alone.
+    assert!(!spend(s, A, "nonce-2", NOW, NOW).await);
+    assert!(!spend(s, A, "nonce-2", NOW + 60, NOW + 60).await);
+    assert!(spend(s, A, "nonce-2", NOW + 60, NOW).await);
 }
 
 pub(super) async fn concurrent_redemptions_succeed_once<S: Store + Clone>(s: &S) {
@@ -274,12 +295,10 @@ pub(super) async fn concurrent_wrong_codes_count_exactly<S: Store + Clone>(s: &S
 }
 
 pub(super) async fn concurrent_nonce_consumption_succeeds_once<S: Store + Clone>(s: &S) {
-    let n = SecretHash::of("contested");
-    s.store_nonce(A, &n, NOW + 60).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move { s.consume_nonce(A, &n, NOW).await.unwrap() }));
+        tasks.push(tokio::spawn(async move { spend(&s, A, "contested", NOW + 60, NOW).await }));
     }
     let used = join(tasks).await.into_iter().filter(|&ok| ok).count();
     assert_eq!(used, 1);
@@ -313,9 +332,8 @@ pub(super) async fn notifications_are_idempotent<S: Store>(s: &S) {
 }
 
 pub(super) async fn purge_removes_only_expired<S: Store>(s: &S) {
-    let (old, fresh) = (SecretHash::of("old"), SecretHash::of("fresh"));
-    s.store_nonce(A, &old, NOW).await.unwrap();
-    s.store_nonce(B, &fresh, NOW + 1).await.unwrap();
+    assert!(spend(s, A, "old", NOW, NOW - 10).await);
+    assert!(spend(s, B, "fresh", NOW + 1, NOW - 10).await);
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
     s.create_offer(&offer(A, "o2", "code-2", None)).await.unwrap();
     let mut short = redeem(A, "code-1", None, "short");
@@ -325,7 +343,8 @@ pub(super) async fn purge_removes_only_expired<S: Store>(s: &S) {
     assert_eq!(s.purge_expired(NOW).await.unwrap(), 2);
     assert_eq!(s.purge_expired(NOW).await.unwrap(), 0);
     assert!(s.access_grant(A, &SecretHash::of("long"), NOW).await.unwrap().is_some());
-    assert!(s.consume_nonce(B, &fresh, NOW).await.unwrap());
+    // The unexpired spent nonce is kept: still refused.
+    assert!(!spend(s, B, "fresh", NOW + 1, NOW).await);
     // Offers are kept (audit); only their expired tokens went.
     assert_eq!(state(s, A, "o1").await, OfferState::Redeemed);
 }
@@ -394,12 +413,10 @@ pub(super) async fn two_pools_share_one_database<S: Store + Clone>(a: &S, b: &S)
     }
     assert_one_redeemed(&join(tasks).await);
 
-    let n = SecretHash::of("shared-nonce");
-    a.store_nonce(A, &n, NOW + 60).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move { s.consume_nonce(A, &n, NOW).await.unwrap() }));
+        tasks.push(tokio::spawn(async move { spend(&s, A, "shared-nonce", NOW + 60, NOW).await }));
     }
     assert_eq!(join(tasks).await.into_iter().filter(|&ok| ok).count(), 1);
 }

@@ -1,14 +1,14 @@
-//! The credential request's reservation (nonces consumed and status entries allocated in one
+//! The credential request's reservation (nonces spent and status entries allocated in one
 //! transaction), generic over [`Store`] like [`super::cases`].
 
 use std::collections::HashSet;
 
 use rand::RngCore as _;
 
-use super::cases::{A, NOW, issuance, offer};
+use super::cases::{A, NOW, issuance, offer, spend};
 use crate::store::{
-    EntryRequest, ListShape, Reservation, ReserveError, SecretHash, StatusSlot, StatusTarget, Store,
-    StoreError,
+    EntryRequest, ListShape, ProofNonce, Reservation, ReserveError, SecretHash, StatusSlot, StatusTarget,
+    Store, StoreError,
 };
 
 const SHAPE: ListShape = ListShape { size: 1 << 20, bits: 2 };
@@ -21,7 +21,7 @@ fn entries(prefix: &str, count: usize) -> Vec<EntryRequest> {
 
 fn reservation<'a>(
     offer_id: &'a str,
-    nonces: &'a [SecretHash],
+    nonces: &'a [ProofNonce],
     credentials: &'a [EntryRequest],
     shape: ListShape,
 ) -> Reservation<'a> {
@@ -38,21 +38,16 @@ fn reservation<'a>(
     }
 }
 
-async fn nonces<S: Store>(s: &S, names: &[&str]) -> Vec<SecretHash> {
-    let mut out = Vec::new();
-    for name in names {
-        let nonce = SecretHash::of(name);
-        s.store_nonce(A, &nonce, NOW + 60).await.unwrap();
-        out.push(nonce);
-    }
-    out
+/// Unspent nonces that expire in a minute.
+fn nonces(names: &[&str]) -> Vec<ProofNonce> {
+    names.iter().map(|name| ProofNonce { hash: SecretHash::of(name), expires_at: NOW + 60 }).collect()
 }
 
 pub(super) async fn reservations_consume_nonces_and_allocate_entries<S: Store>(s: &S) {
     let mut with_subject = offer(A, "o1", "code-1", None);
     with_subject.subject = Some("person-7".into());
     s.create_offer(&with_subject).await.unwrap();
-    let both = nonces(s, &["n1", "n2"]).await;
+    let both = nonces(&["n1", "n2"]);
     let batch = entries("c", 10);
     let with_subject = Reservation { subject: Some("person-7"), ..reservation("o1", &both, &batch, SHAPE) };
     let slots = s.reserve_credentials(&with_subject).await.unwrap();
@@ -66,26 +61,26 @@ pub(super) async fn reservations_consume_nonces_and_allocate_entries<S: Store>(s
         assert_eq!(stored[0].credential_configuration_id, "eu.europa.ec.eudi.pid_mso_mdoc");
     }
     // Both nonces are spent.
-    for nonce in &both {
-        assert!(!s.consume_nonce(A, nonce, NOW).await.unwrap());
+    for name in ["n1", "n2"] {
+        assert!(!spend(s, A, name, NOW + 60, NOW).await, "{name}");
     }
     // A second list entry batch continues on the same list.
-    let more = nonces(s, &["n3"]).await;
+    let more = nonces(&["n3"]);
     let second = s.reserve_credentials(&reservation("o1", &more, &entries("d", 3), SHAPE)).await.unwrap();
     assert!(second.iter().all(|slot| slot.list_id == 1 && !slots.contains(slot)));
 }
 
 pub(super) async fn refused_reservations_change_nothing<S: Store>(s: &S) {
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
-    let fresh = nonces(s, &["fresh"]).await;
-    // One usable and one unknown nonce: refused, and the usable one is not spent.
-    let mixed = [fresh[0], SecretHash::of("never-issued")];
+    let fresh = nonces(&["fresh"]);
+    // One usable and one spent nonce: refused, and the usable one is not spent.
+    assert!(spend(s, A, "spent", NOW + 60, NOW).await);
+    let mixed = [fresh[0], nonces(&["spent"])[0]];
     let result = s.reserve_credentials(&reservation("o1", &mixed, &entries("c", 2), SHAPE)).await;
     assert!(matches!(result, Err(ReserveError::InvalidNonce)), "{result:?}");
-    // An expired nonce is refused like an unknown one.
-    let expired = SecretHash::of("expired");
-    s.store_nonce(A, &expired, NOW).await.unwrap();
-    let result = s.reserve_credentials(&reservation("o1", &[expired], &entries("c", 1), SHAPE)).await;
+    // An expired nonce is refused like a spent one.
+    let expired = [ProofNonce { hash: SecretHash::of("expired"), expires_at: NOW }];
+    let result = s.reserve_credentials(&reservation("o1", &expired, &entries("c", 1), SHAPE)).await;
     assert!(matches!(result, Err(ReserveError::InvalidNonce)), "{result:?}");
     // An unknown offer: a store error, the nonce not spent.
     let gone = issuance(A, "nope", "notif-gone");
@@ -94,26 +89,26 @@ pub(super) async fn refused_reservations_change_nothing<S: Store>(s: &S) {
     let result = s.reserve_credentials(&unknown).await;
     assert!(matches!(result, Err(ReserveError::Store(StoreError::Database(_)))), "{result:?}");
     assert!(s.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().is_empty());
-    assert!(s.consume_nonce(A, &fresh[0], NOW).await.unwrap());
+    assert!(spend(s, A, "fresh", NOW + 60, NOW).await);
 }
 
 pub(super) async fn reservations_record_the_issuance_or_nothing<S: Store>(s: &S) {
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
     let first = issuance(A, "o1", "notif-1");
-    let nonce = nonces(s, &["n1"]).await;
+    let nonce = nonces(&["n1"]);
     let batch = entries("c", 2);
     let recorded = Reservation { issuance: Some(&first), ..reservation("o1", &nonce, &batch, SHAPE) };
     assert_eq!(s.reserve_credentials(&recorded).await.unwrap().len(), 2);
     assert!(s.record_notification(A, "o1", "notif-1", "credential_accepted", NOW).await.unwrap());
     // The same notification_id again: the whole reservation is refused, its nonce unspent and
     // its entries not taken.
-    let again = nonces(s, &["n2"]).await;
+    let again = nonces(&["n2"]);
     let later = entries("d", 2);
     let refused = Reservation { issuance: Some(&first), ..reservation("o1", &again, &later, SHAPE) };
     let result = s.reserve_credentials(&refused).await;
     assert!(matches!(result, Err(ReserveError::Store(StoreError::Duplicate(_)))), "{result:?}");
     assert_eq!(s.credentials_where(A, &StatusTarget::Offer("o1")).await.unwrap().len(), 2);
-    assert!(s.consume_nonce(A, &again[0], NOW).await.unwrap());
+    assert!(spend(s, A, "n2", NOW + 60, NOW).await);
 }
 
 pub(super) async fn reservations_roll_lists_over<S: Store>(s: &S) {
@@ -121,7 +116,7 @@ pub(super) async fn reservations_roll_lists_over<S: Store>(s: &S) {
     s.create_offer(&offer(A, "o1", "code-1", None)).await.unwrap();
     let mut all = HashSet::new();
     for (round, count) in [(0, 10), (1, 3), (2, 4)] {
-        let nonce = nonces(s, &[&format!("n{round}")]).await;
+        let nonce = nonces(&[&format!("n{round}")]);
         let batch = entries(&format!("r{round}-"), count);
         let slots = s.reserve_credentials(&reservation("o1", &nonce, &batch, tiny)).await.unwrap();
         assert_eq!(slots.len(), count);
@@ -143,7 +138,7 @@ pub(super) async fn concurrent_reservations_never_share_an_entry<S: Store + Clon
     for task in 0..12 {
         let s = if task % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
-            let nonce = nonces(&s, &[&format!("n{task}")]).await;
+            let nonce = nonces(&[&format!("n{task}")]);
             let batch = entries(&format!("t{task}-"), 5);
             s.reserve_credentials(&reservation("o1", &nonce, &batch, shape)).await.unwrap()
         }));
