@@ -327,8 +327,9 @@ mod tests {
     use super::*;
     use crate::catalog::{AGE_MDOC_ID, AGE_SD_JWT_ID, PID_MDOC_ID, PID_SD_JWT_ID};
     use crate::protocol::{PRE_AUTHORIZED_CODE_GRANT, TokenRequest};
-    use crate::service::test_support::{Counting, ISSUER_ID, LIFETIMES, NOW, pid_claims, tenant};
+    use crate::service::test_support::{ISSUER_ID, LIFETIMES, NOW, memory_store, pid_claims, tenant};
     use crate::service::token::exchange_pre_authorized_code;
+    use crate::store::AnyStore;
 
     fn request(ids: &[&str], claims: InputClaims, tx_code: bool) -> OfferRequest {
         OfferRequest {
@@ -347,7 +348,7 @@ mod tests {
     }
 
     async fn redeem(
-        store: &Counting,
+        store: &AnyStore,
         tenant: &Tenant,
         code: &str,
         tx_code: Option<&str>,
@@ -366,7 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn creates_an_offer_whose_reference_regenerates_the_same_code() {
-        let store = Counting::new().await;
+        let store = memory_store().await;
         let (tenant, _) = tenant(1);
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let all = [PID_SD_JWT_ID, PID_MDOC_ID, AGE_MDOC_ID, AGE_SD_JWT_ID];
@@ -381,7 +382,7 @@ mod tests {
         assert_eq!(code, tenant.offer_key.code_for(&created.offer_id));
         assert_eq!(tx_code, None);
 
-        let stored = store.inner.offer(&tenant.id, &created.offer_id).await.unwrap().unwrap();
+        let stored = store.offer(&tenant.id, &created.offer_id).await.unwrap().unwrap();
         assert_eq!(stored.claims, serde_json::Value::Object(pid_claims()));
         assert_eq!(stored.expires_at, NOW + 900);
         assert!(!stored.tx_code_required);
@@ -394,7 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn tx_code_is_six_digits_stored_hashed_and_announced() {
-        let store = Counting::new().await;
+        let store = memory_store().await;
         let (tenant, _) = tenant(2);
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let created =
@@ -409,7 +410,7 @@ mod tests {
         assert_eq!(announced.input_mode.as_deref(), Some("numeric"));
         assert_eq!(announced.length, Some(6));
         assert!(announced.description.is_some_and(|text| text.chars().count() <= 300));
-        assert!(store.inner.offer(&tenant.id, &created.offer_id).await.unwrap().unwrap().tx_code_required);
+        assert!(store.offer(&tenant.id, &created.offer_id).await.unwrap().unwrap().tx_code_required);
         let served = offer_by_reference(&store, &tenant, &created.offer_id, NOW).await.unwrap();
         assert_eq!(served, created.offer, "by reference the tx_code object is announced too");
         assert!(serde_json::to_string(&served).unwrap().contains("\"tx_code\""));
@@ -444,7 +445,7 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_unknown_empty_and_repeated_configuration_ids() {
-        let store = Counting::new().await;
+        let store = memory_store().await;
         let (tenant, _) = tenant(4);
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let cases: [(&[&str], &str); 3] = [
@@ -463,7 +464,7 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_claims_that_do_not_fit_every_configuration() {
-        let store = Counting::new().await;
+        let store = memory_store().await;
         let (tenant, _) = tenant(5);
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let birth_only = match json!({"birth_date": "2000-01-01"}) {
@@ -510,7 +511,7 @@ mod tests {
 
     #[tokio::test]
     async fn serves_only_pending_unexpired_offers_of_the_tenant() {
-        let store = Counting::new().await;
+        let store = memory_store().await;
         let (tenant, _) = tenant(6);
         let mut rng = ChaCha20Rng::seed_from_u64(6);
         let created =

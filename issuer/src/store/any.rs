@@ -22,6 +22,20 @@ pub enum AnyStore {
     Postgres(PostgresStore),
 }
 
+#[cfg(test)]
+impl AnyStore {
+    /// How many issuances the store holds: tests prove with it that a refused request recorded
+    /// none.
+    pub(crate) async fn issuance_count(&self) -> usize {
+        const QUERY: &str = "SELECT count(*) FROM issuances";
+        let count: Result<(i64,), _> = match self {
+            AnyStore::Sqlite(s) => sqlx::query_as(QUERY).fetch_one(s.readers()).await,
+            AnyStore::Postgres(s) => sqlx::query_as(QUERY).fetch_one(s.pool()).await,
+        };
+        count.map(|(n,)| usize::try_from(n).unwrap()).unwrap()
+    }
+}
+
 /// Connects to the store at `url`: `sqlite:` opens (or creates) a SQLite file, `postgres:` or
 /// `postgresql:` a PostgreSQL database; the migrations run before this returns.
 pub async fn connect(url: &str) -> Result<AnyStore, StoreError> {

@@ -57,6 +57,12 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    /// The pool (tests read rows the contract does not expose).
+    #[cfg(test)]
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Closes the pool (waiting for connections in use to come back).
     pub async fn close(&self) {
         self.pool.close().await;

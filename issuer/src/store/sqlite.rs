@@ -97,6 +97,12 @@ impl SqliteStore {
         Ok(SqliteStore { pool, readers })
     }
 
+    /// The read connections (tests read rows the contract does not expose).
+    #[cfg(test)]
+    pub(super) fn readers(&self) -> &Connections {
+        &self.readers
+    }
+
     /// Closes the connections (each once its current use is done).
     pub async fn close(&self) {
         self.readers.close().await;
