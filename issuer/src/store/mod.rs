@@ -19,6 +19,7 @@ pub mod sqlite;
 mod sqlite_connections;
 pub mod status;
 mod status_sql;
+mod store_impl;
 #[cfg(test)]
 mod tests;
 
