@@ -120,10 +120,11 @@ fn attestation_proof(
     Ok(ProvenKeys { keys, nonces: attested.nonce.into_iter().collect() })
 }
 
-/// Appends the keys not yet in `keys` (by RFC 7638 thumbprint).
+/// Appends the keys not yet in `keys`: a key proven twice gets one credential.
 fn add_keys(keys: &mut Vec<PublicKey>, new: &[PublicKey]) {
     for key in new {
-        if !keys.iter().any(|known| known.jwk_thumbprint() == key.jwk_thumbprint()) {
+        // The same curve and point: what the RFC 7638 thumbprint identifies, without hashing.
+        if !keys.contains(key) {
             keys.push(key.clone());
         }
     }
