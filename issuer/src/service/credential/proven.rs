@@ -71,7 +71,9 @@ fn jwt_proofs(
     for (index, proof) in jwt.iter().enumerate() {
         let at = |error: ApiError| ApiError::new(error.code, format!("proof {index}: {}", error.description));
         let proof: ValidProof = check_jwt_proof(proof, rules).map_err(|error| at(error.into()))?;
-        if !signers.insert(proof.key.jwk_thumbprint()) {
+        // The uncompressed point (its length fixes the curve) identifies the key as its RFC 7638
+        // thumbprint would, without hashing.
+        if !signers.insert(proof.key.uncompressed_point().to_vec()) {
             return Err(ApiError::new(
                 ErrorCode::InvalidProof,
                 format!("proof {index} proves a key an earlier proof already proved"),
