@@ -3,6 +3,47 @@
 //! macros (`authorization_methods!`, `status_methods!`, `source_methods!`, `notification_method!`,
 //! `reserve_method!`) give each back end.
 
+/// What [`Store::purge_expired`](crate::store::Store::purge_expired) deletes, each with the name its
+/// errors give: the rows whose `expires_at` has passed, in one transaction.
+pub(super) const PURGES: [(&str, &str); 7] = [
+    ("DELETE FROM spent_nonces WHERE expires_at <= $1", "purge spent nonces"),
+    ("DELETE FROM access_tokens WHERE expires_at <= $1", "purge access tokens"),
+    ("DELETE FROM dpop_proofs WHERE expires_at <= $1", "purge DPoP proofs"),
+    ("DELETE FROM authorization_steps WHERE expires_at <= $1", "purge authorization steps"),
+    ("DELETE FROM authorization_codes WHERE expires_at <= $1", "purge authorization codes"),
+    ("DELETE FROM client_attestation_pops WHERE expires_at <= $1", "purge client attestation PoPs"),
+    ("DELETE FROM deferred_transactions WHERE expires_at <= $1", "purge deferred transactions"),
+];
+
+/// A table of things that may be used once per owner until they expire (a DPoP proof's `jti`
+/// per key, a client attestation PoP's `jti` per client): its statements and the name its errors
+/// give.
+pub(super) struct SeenOnce {
+    /// Drops the owner's (`$2`) expired rows (`$3`: now) of tenant `$1`.
+    pub drop_expired: &'static str,
+    /// Adds `(tenant, owner, jti_hash, expires_at)`, or nothing when the row exists.
+    pub insert: &'static str,
+    /// What the table holds, for errors.
+    pub what: &'static str,
+}
+
+/// DPoP proofs (RFC 9449 §11.1), by key thumbprint.
+pub(super) const DPOP_PROOFS: SeenOnce = SeenOnce {
+    drop_expired: "DELETE FROM dpop_proofs WHERE tenant = $1 AND jkt = $2 AND expires_at <= $3",
+    insert: "INSERT INTO dpop_proofs (tenant, jkt, jti_hash, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant, jkt, jti_hash) DO NOTHING",
+    what: "DPoP proof",
+};
+
+/// Client attestation PoPs (Attestation-Based Client Authentication), by attested client id.
+pub(super) const CLIENT_ATTESTATION_POPS: SeenOnce = SeenOnce {
+    drop_expired: "DELETE FROM client_attestation_pops \
+                   WHERE tenant = $1 AND client_id = $2 AND expires_at <= $3",
+    insert: "INSERT INTO client_attestation_pops (tenant, client_id, jti_hash, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, client_id, jti_hash) DO NOTHING",
+    what: "client attestation PoP",
+};
+
 /// `impl Store for $store`. `$store` has a `pool` (the connections writes take) and `$reads` (the
 /// connections reads take: the same pool on PostgreSQL, the read connections on SQLite); `$sql`
 /// turns a statement in PostgreSQL's `$n` placeholders into the back end's dialect; `$begin` opens
@@ -164,34 +205,8 @@ macro_rules! store_impl {
                 expires_at: UnixTime,
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
-                let fail = |e| rows::db_error(e, "DPoP proof");
-                let mut conn = self.pool.acquire().await.map_err(fail)?;
-                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
-                // Keeps the table small without a scheduled purge: this key's expired proofs go.
-                sqlx::query(&$sql(
-                    "DELETE FROM dpop_proofs WHERE tenant = $1 AND jkt = $2 AND expires_at <= $3",
-                ))
-                .bind(tenant)
-                .bind(jkt)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                // One statement decides: of concurrent inserts of one proof (from any node) exactly one
-                // adds the row; the others hit the primary key and change nothing.
-                let done = sqlx::query(&$sql(
-                    "INSERT INTO dpop_proofs (tenant, jkt, jti_hash, expires_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (tenant, jkt, jti_hash) DO NOTHING",
-                ))
-                .bind(tenant)
-                .bind(jkt)
-                .bind(&jti.0[..])
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                tx.commit().await.map_err(fail)?;
-                Ok(done.rows_affected() == 1)
+                self.record_once(&$crate::store::store_impl::DPOP_PROOFS, tenant, jkt, jti, expires_at, now)
+                    .await
             }
 
             async fn record_client_attestation_pop(
@@ -202,34 +217,8 @@ macro_rules! store_impl {
                 expires_at: UnixTime,
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
-                let fail = |e| rows::db_error(e, "client attestation PoP");
-                let mut conn = self.pool.acquire().await.map_err(fail)?;
-                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
-                sqlx::query(&$sql(
-                    "DELETE FROM client_attestation_pops \
-                     WHERE tenant = $1 AND client_id = $2 AND expires_at <= $3",
-                ))
-                .bind(tenant)
-                .bind(client_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                // Of concurrent inserts of one PoP (from any node) exactly one adds the row.
-                let done = sqlx::query(&$sql(
-                    "INSERT INTO client_attestation_pops (tenant, client_id, jti_hash, expires_at) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (tenant, client_id, jti_hash) DO NOTHING",
-                ))
-                .bind(tenant)
-                .bind(client_id)
-                .bind(&jti.0[..])
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                tx.commit().await.map_err(fail)?;
-                Ok(done.rows_affected() == 1)
+                let pops = &$crate::store::store_impl::CLIENT_ATTESTATION_POPS;
+                self.record_once(pops, tenant, client_id, jti, expires_at, now).await
             }
 
             async fn put_authorization_step(
@@ -276,49 +265,17 @@ macro_rules! store_impl {
                 let fail = |e| rows::db_error(e, "purge");
                 let mut conn = self.pool.acquire().await.map_err(fail)?;
                 let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
-                let nonces = sqlx::query(&$sql("DELETE FROM spent_nonces WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge spent nonces"))?;
-                let tokens = sqlx::query(&$sql("DELETE FROM access_tokens WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge access tokens"))?;
-                let proofs = sqlx::query(&$sql("DELETE FROM dpop_proofs WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge DPoP proofs"))?;
-                let steps = sqlx::query(&$sql("DELETE FROM authorization_steps WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge authorization steps"))?;
-                let codes = sqlx::query(&$sql("DELETE FROM authorization_codes WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge authorization codes"))?;
-                let pops = sqlx::query(&$sql("DELETE FROM client_attestation_pops WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge client attestation PoPs"))?;
-                let deferred = sqlx::query(&$sql("DELETE FROM deferred_transactions WHERE expires_at <= $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| rows::db_error(e, "purge deferred transactions"))?;
+                let mut purged = 0;
+                for (statement, what) in $crate::store::store_impl::PURGES {
+                    let done = sqlx::query(&$sql(statement))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| rows::db_error(e, what))?;
+                    purged += done.rows_affected();
+                }
                 tx.commit().await.map_err(fail)?;
-                Ok(nonces.rows_affected()
-                    + tokens.rows_affected()
-                    + proofs.rows_affected()
-                    + steps.rows_affected()
-                    + codes.rows_affected()
-                    + pops.rows_affected()
-                    + deferred.rows_affected())
+                Ok(purged)
             }
 
             async fn allocate_status(
@@ -421,6 +378,43 @@ macro_rules! store_impl {
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 self.finish(tenant, transaction, now).await
+            }
+        }
+
+        impl $store {
+            /// Records `jti` of `owner` in `seen` until `expires_at`, after dropping the owner's
+            /// expired rows (which keeps the table small without a scheduled purge): true exactly
+            /// once per `jti`, also for concurrent calls from several nodes, where one `INSERT ...
+            /// ON CONFLICT DO NOTHING` adds the row and the others change nothing.
+            async fn record_once(
+                &self,
+                seen: &$crate::store::store_impl::SeenOnce,
+                tenant: &str,
+                owner: &str,
+                jti: &SecretHash,
+                expires_at: UnixTime,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let fail = |e| rows::db_error(e, seen.what);
+                let mut conn = self.pool.acquire().await.map_err(fail)?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await.map_err(fail)?;
+                sqlx::query(&$sql(seen.drop_expired))
+                    .bind(tenant)
+                    .bind(owner)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                let done = sqlx::query(&$sql(seen.insert))
+                    .bind(tenant)
+                    .bind(owner)
+                    .bind(&jti.0[..])
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)?;
+                Ok(done.rows_affected() == 1)
             }
         }
     };
