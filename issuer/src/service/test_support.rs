@@ -17,9 +17,8 @@ use super::tenant::{OfferKey, Tenant};
 use super::token::Lifetimes;
 use crate::catalog::{Catalog, InputClaims};
 use crate::config::TenantConfig;
-use crate::store::{
-    AnyStore, ListShape, ProofNonce, Reservation, ReserveError, SecretHash, Store as _, connect,
-};
+use crate::store::reserve::spend_nonce;
+use crate::store::{AnyStore, ProofNonce, SecretHash, connect};
 
 /// 2026-05-28T20:26:40Z.
 pub const NOW: UnixTime = 1_780_000_000;
@@ -123,21 +122,6 @@ pub async fn issuances(store: &AnyStore) -> usize {
 
 /// Whether `nonce` can still be spent (the request under test did not spend it); spends it.
 pub async fn nonce_unused(store: &AnyStore, tenant: &str, nonce: &str) -> bool {
-    let nonce = [ProofNonce { hash: SecretHash::of(nonce), expires_at: NOW + 86_400 }];
-    let reservation = Reservation {
-        tenant,
-        offer_id: "any",
-        subject: None,
-        credential_configuration_id: "any",
-        nonces: &nonce,
-        credentials: &[],
-        shape: ListShape { size: 16, bits: 2 },
-        now: NOW,
-        issuance: None,
-    };
-    match store.reserve_credentials(&reservation).await {
-        Ok(_) => true,
-        Err(ReserveError::InvalidNonce) => false,
-        Err(error) => panic!("spending a nonce: {error}"),
-    }
+    let nonce = ProofNonce { hash: SecretHash::of(nonce), expires_at: NOW + 86_400 };
+    spend_nonce(store, tenant, nonce, NOW).await
 }

@@ -64,6 +64,42 @@ pub enum ReserveError {
     Store(#[from] StoreError),
 }
 
+#[cfg(test)]
+impl<'a> Reservation<'a> {
+    /// A reservation of `tenant` at `now` that allocates no entry and records no issuance: tests
+    /// spend nonces with it (and record issuances, with `issuance` set), the one way the store
+    /// does either.
+    pub(crate) fn bare(tenant: &'a str, nonces: &'a [ProofNonce], now: UnixTime) -> Self {
+        Reservation {
+            tenant,
+            offer_id: "any",
+            subject: None,
+            credential_configuration_id: "any",
+            nonces,
+            credentials: &[],
+            shape: ListShape { size: 16, bits: 2 },
+            now,
+            issuance: None,
+        }
+    }
+}
+
+/// Spends `nonce` of `tenant` at `now` through a bare reservation: true if it was unspent and
+/// unexpired (and is spent now), false if the store refused it.
+#[cfg(test)]
+pub(crate) async fn spend_nonce<S: super::Store>(
+    store: &S,
+    tenant: &str,
+    nonce: ProofNonce,
+    now: UnixTime,
+) -> bool {
+    match store.reserve_credentials(&Reservation::bare(tenant, &[nonce], now)).await {
+        Ok(slots) => slots.is_empty(),
+        Err(ReserveError::InvalidNonce) => false,
+        Err(error) => panic!("spending a nonce: {error}"),
+    }
+}
+
 /// The statements of a reservation, in PostgreSQL's `$n` placeholders.
 pub(super) mod sql {
     /// Spends one nonce; of concurrent spenders exactly one inserts the row.

@@ -3,9 +3,10 @@
 
 use serde_json::json;
 
+use crate::store::reserve::spend_nonce;
 use crate::store::{
-    AccessGrant, ListShape, NewIssuance, NewOffer, OfferState, ProofNonce, RedeemError, Redemption,
-    Reservation, ReserveError, SecretHash, Store, StoreError,
+    AccessGrant, NewIssuance, NewOffer, OfferState, ProofNonce, RedeemError, Redemption, Reservation,
+    ReserveError, SecretHash, Store, StoreError,
 };
 
 pub(super) const A: &str = "https://issuer.example/a";
@@ -61,41 +62,15 @@ pub(super) fn issuance(tenant: &str, offer_id: &str, notification_id: &str) -> N
 /// Records `issuance` the one way the store records one: with a credential request's
 /// reservation (here one that spends no nonce and allocates no entry).
 pub(super) async fn record_issuance<S: Store>(s: &S, issuance: &NewIssuance) -> Result<(), ReserveError> {
-    let reservation = Reservation {
-        tenant: &issuance.tenant,
-        offer_id: &issuance.offer_id,
-        subject: None,
-        credential_configuration_id: &issuance.credential_configuration_id,
-        nonces: &[],
-        credentials: &[],
-        shape: ListShape { size: 16, bits: 2 },
-        now: NOW,
-        issuance: Some(issuance),
-    };
+    let reservation =
+        Reservation { issuance: Some(issuance), ..Reservation::bare(&issuance.tenant, &[], NOW) };
     s.reserve_credentials(&reservation).await.map(|slots| assert!(slots.is_empty()))
 }
 
-/// Spends nonce `name` of `tenant` (valid until `expires_at`) at `now` the one way the store
-/// spends one, with a reservation: true if it was spent now, false if it was spent before or has
-/// expired.
+/// Spends nonce `name` of `tenant` (valid until `expires_at`) at `now`: true if it was spent now,
+/// false if it was spent before or has expired.
 pub(super) async fn spend<S: Store>(s: &S, tenant: &str, name: &str, expires_at: i64, now: i64) -> bool {
-    let nonce = [ProofNonce { hash: SecretHash::of(name), expires_at }];
-    let reservation = Reservation {
-        tenant,
-        offer_id: "any",
-        subject: None,
-        credential_configuration_id: "eu.europa.ec.eudi.pid_mso_mdoc",
-        nonces: &nonce,
-        credentials: &[],
-        shape: ListShape { size: 16, bits: 2 },
-        now,
-        issuance: None,
-    };
-    match s.reserve_credentials(&reservation).await {
-        Ok(slots) => slots.is_empty(),
-        Err(ReserveError::InvalidNonce) => false,
-        Err(error) => panic!("spending a nonce: {error}"),
-    }
+    spend_nonce(s, tenant, ProofNonce { hash: SecretHash::of(name), expires_at }, now).await
 }
 
 async fn state<S: Store>(s: &S, tenant: &str, id: &str) -> OfferState {
